@@ -1,0 +1,198 @@
+package sender
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/knock-dev/knock/internal/seq"
+)
+
+// verifyChecksum verifies a checksum: the one's-complement sum over the pseudo
+// header and the segment, checksum included, must be 0xffff.
+func verifyChecksum(src, dst netip.Addr, seg []byte) bool {
+	c := tcpChecksum(src, dst, seg)
+	return c == 0 || c == 0xffff
+}
+
+func TestBuildTCP(t *testing.T) {
+	for _, c := range []struct{ src, dst string }{
+		{"198.51.100.1", "198.51.100.2"},
+		{"2001:db8::1", "2001:db8::2"},
+	} {
+		src, dst := netip.MustParseAddr(c.src), netip.MustParseAddr(c.dst)
+		var buf [tcpHeaderLen]byte
+		pkt := buildTCP(buf[:], src, dst, 40000, 7000, seq.FIN|seq.ACK, 0x01020304, 0x0a0b0c0d)
+		if len(pkt) != 20 {
+			t.Fatalf("len %d", len(pkt))
+		}
+		if binary.BigEndian.Uint16(pkt[0:]) != 40000 || binary.BigEndian.Uint16(pkt[2:]) != 7000 {
+			t.Errorf("ports wrong: % x", pkt)
+		}
+		if pkt[13] != seq.FIN|seq.ACK || pkt[12] != 5<<4 {
+			t.Errorf("flags/offset wrong: % x", pkt)
+		}
+		if binary.BigEndian.Uint32(pkt[8:]) != 0x0a0b0c0d {
+			t.Errorf("ack number dropped with ACK set")
+		}
+		if !verifyChecksum(src, dst, pkt) {
+			t.Errorf("%s: checksum does not verify: % x", c.src, pkt)
+		}
+		pkt = buildTCP(buf[:], src, dst, 40000, 7000, seq.SYN, 1, 99)
+		if binary.BigEndian.Uint32(pkt[8:]) != 0 {
+			t.Errorf("ack number set without ACK")
+		}
+	}
+}
+
+// A known answer: a SYN from 10.0.0.1:1234 to 10.0.0.2:80, seq 1, window
+// 64240, computed by hand from RFC 1071.
+func TestChecksumKnownAnswer(t *testing.T) {
+	var buf [tcpHeaderLen]byte
+	pkt := buildTCP(buf[:], netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), 1234, 80, seq.SYN, 1, 0)
+	// Sum of 16-bit words: pseudo header 0a00+0001+0a00+0002+0006+0014 =
+	// 0x141d; TCP header 04d2+0050+0000+0001+0000+0000+5002+faf0+0000+0000
+	// = 0x15015. Total 0x16432, folded 0x6433, complemented 0x9bcc.
+	if got := binary.BigEndian.Uint16(pkt[16:]); got != 0x9bcc {
+		t.Fatalf("checksum %#04x, want 0x9bcc", got)
+	}
+}
+
+func TestResetKnock(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"7000,8000,9000", "8000:tcp", true},
+		{"1,2,3,4,5", "3:tcp", true},
+		{"1,2", "", false},
+		{"1", "", false},
+		{"1,1,1", "", false},
+		{"5,5,6,7", "6:tcp", true},
+	} {
+		s, _ := seq.Parse(seq.TCP, c.in)
+		k, ok := resetKnock(s)
+		if ok != c.ok || (ok && k.String() != c.want) {
+			t.Errorf("resetKnock(%s) = %s %v, want %s %v", c.in, k, ok, c.want, c.ok)
+		}
+		if ok && (k == s[0] || k == s[len(s)-1]) {
+			t.Errorf("resetKnock(%s) = %s is a first or last knock", c.in, k)
+		}
+	}
+}
+
+func TestRoundWait(t *testing.T) {
+	total := 10 * time.Second
+	if w := roundWait(0, 9, total); w <= 0 || w > total/9 {
+		t.Errorf("first round wait %s", w)
+	}
+	if w := roundWait(8, 9, 3*time.Second); w != 3*time.Second {
+		t.Errorf("last round gets the rest: %s", w)
+	}
+}
+
+// TestConnectAndUDPLoopback sends real knocks to loopback listeners.
+func TestConnectAndUDPLoopback(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	addr := netip.MustParseAddr("127.0.0.1")
+	tport := uint16(ln.Addr().(*net.TCPAddr).Port)
+	uport := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+	s, err := New(addr, Options{Method: Connect, Payload: []byte("knock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sq := seq.Sequence{{Port: tport, Proto: seq.TCP}, {Port: uport, Proto: seq.UDP}}
+	if err := s.Send(context.Background(), sq); err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err
+	}()
+	select {
+	case err := <-accepted:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the TCP knock never reached the listener")
+	}
+	pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 64)
+	n, _, err := pc.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "knock" {
+		t.Fatalf("UDP knock: %q %v", buf[:n], err)
+	}
+	// A closed port answers with RST; that is still one knock sent.
+	if err := s.Send(context.Background(), seq.Sequence{{Port: 1, Proto: seq.TCP}}); err != nil {
+		t.Fatalf("knock to a closed port: %v", err)
+	}
+}
+
+func TestWaitOpen(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	addr := netip.MustParseAddr("127.0.0.1")
+	if err := WaitOpen(context.Background(), addr, port, 2*time.Second); err != nil {
+		t.Fatalf("open port: %v", err)
+	}
+	ln.Close()
+	if err := WaitOpen(context.Background(), addr, port, 300*time.Millisecond); err == nil {
+		t.Fatal("closed port reported open")
+	}
+}
+
+func TestPacing(t *testing.T) {
+	var sent []time.Time
+	s := &Sender{addr: netip.MustParseAddr("127.0.0.1"), opts: Options{Delay: 30 * time.Millisecond}, now: time.Now}
+	start := time.Now()
+	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer pc.Close()
+	port := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+	sq := seq.Sequence{{Port: port, Proto: seq.UDP}, {Port: port, Proto: seq.UDP}, {Port: port, Proto: seq.UDP}}
+	if err := s.Send(context.Background(), sq); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	for range sq {
+		pc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, _, err := pc.ReadFrom(buf); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, time.Now())
+	}
+	// Pacing is measured from the first knock: the third knock goes out no
+	// earlier than 2 delays after the start.
+	if d := sent[2].Sub(start); d < 60*time.Millisecond {
+		t.Fatalf("three knocks 30 ms apart arrived after %s", d)
+	}
+}
+
+func TestRawNeedsPrivilegeMessage(t *testing.T) {
+	f, _ := seq.ParseFlags("fin,!ack")
+	_, err := New(netip.MustParseAddr("127.0.0.1"), Options{Method: Connect, Flags: f})
+	if err == nil {
+		t.Fatal("connect with fin flags accepted")
+	}
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# test.sh: every check CI runs (.ci/run calls exactly this). Run as root:
+# the end-to-end tests build network namespaces and run the real knockd,
+# fwknopd, sshd, iptables and gnome-keyring in them. It installs the Debian
+# packages it needs first.
+set -euo pipefail
+cd "$(dirname "$0")"
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+
+step() { printf '\n== %s\n' "$*"; }
+
+# tool:package pairs; a tool missing from PATH installs its package.
+needs=(
+	knockd:knockd knock:knockd fwknopd:fwknop-server fwknop:fwknop-client
+	sshd:openssh-server ssh:openssh-client scp:openssh-client rsync:rsync git:git
+	iptables:iptables ip6tables:iptables ip:iproute2 nft:nftables
+	dbus-run-session:dbus dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring
+	secret-tool:libsecret-tools tmux:tmux socat:socat hyperfine:hyperfine
+	dpkg-deb:dpkg groff:groff-base gcc:gcc
+)
+missing=()
+for pair in "${needs[@]}"; do
+	command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	step "installing: $(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "test.sh: needs root to install packages and build network namespaces (sudo ./test.sh)" >&2
+		exit 2
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2046
+	apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+fi
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change: $unformatted" >&2
+	exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "go mod tidy"
+go mod tidy -diff
+
+if [ -x scripts/check-generated.sh ]; then
+	step "generated files (completions, man page)"
+	scripts/check-generated.sh
+fi
+
+step "cross builds (CGO_ENABLED=0)"
+for os in linux darwin windows freebsd; do
+	for arch in amd64 arm64; do
+		CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath ./...
+		echo "ok $os/$arch"
+	done
+done
+
+step "fuzz (a few seconds per target)"
+for pkg in $(go list ./...); do
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	for fz in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+		go test -run='^$' -fuzz="^${fz}\$" -fuzztime="${FUZZTIME:-3s}" "$pkg" >/dev/null
+		echo "ok $fz ($pkg)"
+	done
+done
+
+step "tests (race detector, real daemons in network namespaces)"
+go test -race -count=1 -timeout 45m ./...
