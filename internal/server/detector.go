@@ -1,0 +1,241 @@
+package server
+
+import (
+	"container/list"
+	"net/netip"
+
+	"github.com/knock-dev/knock/internal/seq"
+)
+
+// DefaultMaxAttempts bounds the knock attempts tracked at once.
+const DefaultMaxAttempts = 10000
+
+// door is a door at run time: its sequence may change (one-time
+// sequences) and it may be disabled when they run out.
+type door struct {
+	name     string
+	seq      seq.Sequence
+	flags    seq.Flags
+	timeout  int64      // seq_timeout in whole seconds
+	target   netip.Addr // valid when the door has a Target
+	disabled bool
+	index    int // position in the configuration
+}
+
+// matchFlags is knockd's flags_match: only TCP packets are filtered.
+func (d *door) matchFlags(p *Packet) bool {
+	return p.Proto != seq.TCP || d.flags.Match(p.Flags)
+}
+
+// has reports whether the door's sequence contains the packet's port and
+// protocol.
+func (d *door) has(p *Packet) bool {
+	for _, k := range d.seq {
+		if k.Port == p.Port && k.Proto == p.Proto {
+			return true
+		}
+	}
+	return false
+}
+
+// attempt is one knocker's progress through one door.
+type attempt struct {
+	src   netip.Addr
+	door  *door
+	stage int   // knocks matched so far; -1 when killed
+	start int64 // Unix seconds of the first knock
+	done  bool  // completed: removed at the next packet
+	elem  *list.Element
+}
+
+// Stats counts what a Detector saw.
+type Stats struct {
+	Packets  uint64 // packets handed to Handle
+	Relevant uint64 // packets that a door's filter admitted
+	Attempts uint64 // attempts started
+	Opened   uint64 // sequences completed
+	Evicted  uint64 // attempts dropped because MaxAttempts were tracked
+	Tracked  int    // attempts tracked now
+}
+
+// Detector is knockd's detection state machine (knockd.c, sniff()):
+//
+//   - A packet counts only when some enabled door has its port and
+//     protocol (TCP with the door's TCPFlags) and it is addressed to us (or
+//     to the door's Target): other traffic cannot disturb a knock.
+//   - State is per source address. Before a packet is matched, the
+//     source's completed, killed and timed-out attempts are removed; an
+//     attempt times out when the packet's whole second minus the first
+//     knock's is at least seq_timeout.
+//   - A source with attempts: each attempt whose door's flags match the
+//     packet advances when the packet is the next knock, and is killed
+//     otherwise; the packet starts nothing new.
+//   - A source without attempts: the packet starts an attempt at every
+//     door whose first knock it is (doors sharing a first port are
+//     tracked in parallel).
+//
+// Unlike knockd it bounds memory: at most max attempts are tracked, the
+// oldest is evicted to make room, and evictions are counted.
+//
+// A Detector is not safe for concurrent use.
+type Detector struct {
+	doors  []*door
+	local  func(netip.Addr) bool // dst is one of our addresses; nil: any
+	max    int
+	bySrc  map[netip.Addr][]*attempt
+	order  *list.List // of *attempt, oldest first
+	stats  Stats
+	onStep func(a *attempt, opened bool)
+}
+
+func newDetector(doors []*door, local func(netip.Addr) bool, max int) *Detector {
+	if max <= 0 {
+		max = DefaultMaxAttempts
+	}
+	return &Detector{doors: doors, local: local, max: max, bySrc: map[netip.Addr][]*attempt{}, order: list.New()}
+}
+
+// Stats returns the counters.
+func (d *Detector) Stats() Stats {
+	s := d.stats
+	s.Tracked = d.order.Len()
+	return s
+}
+
+// dstMatches is knockd's target_strcmp: the door's target, else any of
+// our addresses.
+func (d *Detector) dstMatches(dr *door, dst netip.Addr) bool {
+	if dr.target.IsValid() {
+		return dst == dr.target
+	}
+	return !dst.IsValid() || d.local == nil || d.local(dst)
+}
+
+// relevant is knockd's pcap filter: the packet reaches sniff() only when
+// some door lists its port with its protocol (and flags) and it is
+// addressed to that door.
+func (d *Detector) relevant(p *Packet) bool {
+	for _, dr := range d.doors {
+		if !dr.disabled && dr.has(p) && dr.matchFlags(p) && d.dstMatches(dr, p.Dst) {
+			return true
+		}
+	}
+	return false
+}
+
+// Handle feeds one packet to the state machine. It reports each step
+// through onStep.
+func (d *Detector) Handle(p Packet) {
+	d.stats.Packets++
+	p.Src = p.Src.Unmap().WithZone("")
+	p.Dst = p.Dst.Unmap().WithZone("")
+	if !p.Src.IsValid() || !d.relevant(&p) {
+		return
+	}
+	d.stats.Relevant++
+	now := p.Time.Unix()
+	d.sweep(now)
+	// Clean up this source's finished attempts, as knockd does for all.
+	live := d.bySrc[p.Src][:0]
+	for _, a := range d.bySrc[p.Src] {
+		if a.done || a.stage < 0 || a.door.disabled || now-a.start >= a.door.timeout {
+			d.order.Remove(a.elem)
+			continue
+		}
+		live = append(live, a)
+	}
+	if len(live) == 0 {
+		delete(d.bySrc, p.Src)
+	} else {
+		d.bySrc[p.Src] = live
+	}
+
+	var found []*attempt
+	for _, a := range live {
+		if d.dstMatches(a.door, p.Dst) {
+			found = append(found, a)
+		}
+	}
+	if len(found) > 0 {
+		for _, a := range found {
+			switch {
+			case !a.door.matchFlags(&p):
+				// Flags do not match: ignored, the attempt lives on.
+			case a.stage < len(a.door.seq) && a.door.seq[a.stage] == (seq.Knock{Port: p.Port, Proto: p.Proto}):
+				d.advance(a)
+			default:
+				a.stage = -1
+			}
+		}
+		return
+	}
+	for _, dr := range d.doors {
+		if dr.disabled || len(dr.seq) == 0 || !dr.matchFlags(&p) ||
+			dr.seq[0] != (seq.Knock{Port: p.Port, Proto: p.Proto}) || !d.dstMatches(dr, p.Dst) {
+			continue
+		}
+		a := &attempt{src: p.Src, door: dr, start: now}
+		d.track(a)
+		d.stats.Attempts++
+		d.advance(a)
+	}
+}
+
+// advance is knockd's process_attempt: one more knock matched.
+func (d *Detector) advance(a *attempt) {
+	a.stage++
+	opened := a.stage >= len(a.door.seq)
+	if opened {
+		a.done = true
+		d.stats.Opened++
+	}
+	if d.onStep != nil {
+		d.onStep(a, opened)
+	}
+}
+
+// track adds an attempt, evicting the oldest when max are tracked.
+func (d *Detector) track(a *attempt) {
+	for d.order.Len() >= d.max {
+		old := d.order.Front().Value.(*attempt)
+		d.remove(old)
+		d.stats.Evicted++
+	}
+	a.elem = d.order.PushBack(a)
+	d.bySrc[a.src] = append(d.bySrc[a.src], a)
+}
+
+// remove drops an attempt from both indexes.
+func (d *Detector) remove(a *attempt) {
+	d.order.Remove(a.elem)
+	list := d.bySrc[a.src]
+	for i, x := range list {
+		if x == a {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(d.bySrc, a.src)
+	} else {
+		d.bySrc[a.src] = list
+	}
+}
+
+// sweep removes a few finished attempts from the front of the queue, so
+// that sources that never come back do not hold memory until eviction.
+// knockd removes them all on every packet; removing them earlier changes
+// no outcome.
+func (d *Detector) sweep(now int64) {
+	for i := 0; i < 4; i++ {
+		e := d.order.Front()
+		if e == nil {
+			return
+		}
+		a := e.Value.(*attempt)
+		if !(a.done || a.stage < 0 || a.door.disabled || now-a.start >= a.door.timeout) {
+			return
+		}
+		d.remove(a)
+	}
+}

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/knock-dev/knock/internal/seq"
+)
+
+var (
+	srvIP = netip.MustParseAddr("198.51.100.2")
+	cliA  = netip.MustParseAddr("198.51.100.1")
+	cliB  = netip.MustParseAddr("2001:db8::1")
+	t0    = time.Unix(1_000_000, 0)
+)
+
+func mkDoor(name, sq, flags string, timeout int64) *door {
+	s, err := seq.Parse(seq.TCP, sq)
+	if err != nil {
+		panic(err)
+	}
+	f, err := seq.ParseFlags(flags)
+	if err != nil {
+		panic(err)
+	}
+	return &door{name: name, seq: s, flags: f, timeout: timeout}
+}
+
+// pkt is a scripted packet: "A 7000" (tcp SYN), "B 7000:udp", "A 7000 fin",
+// at offset ms after t0.
+type pkt struct {
+	src   netip.Addr
+	knock string
+	flags uint8
+	at    time.Duration
+}
+
+func run(d *Detector, ps []pkt) map[string]int {
+	opened := map[string]int{}
+	d.onStep = func(a *attempt, ok bool) {
+		if ok {
+			opened[a.door.name+"@"+a.src.String()]++
+		}
+	}
+	for _, p := range ps {
+		k, err := seq.ParseKnock(p.knock, seq.TCP)
+		if err != nil {
+			panic(err)
+		}
+		fl := p.flags
+		if k.Proto == seq.TCP && fl == 0 {
+			fl = seq.SYN
+		}
+		if k.Proto == seq.UDP {
+			fl = 0
+		}
+		d.Handle(Packet{Src: p.src, Dst: srvIP, Proto: k.Proto, Port: k.Port, Flags: fl, Time: t0.Add(p.at)})
+	}
+	return opened
+}
+
+func seqOf(src netip.Addr, gap time.Duration, knocks ...string) []pkt {
+	var ps []pkt
+	for i, k := range knocks {
+		ps = append(ps, pkt{src: src, knock: k, at: time.Duration(i) * gap})
+	}
+	return ps
+}
+
+func TestServeDetector(t *testing.T) {
+	a := func() *door { return mkDoor("a", "7001,7002,7003", "syn", 5) }
+	ms := time.Millisecond
+	tests := []struct {
+		name  string
+		doors []*door
+		pkts  []pkt
+		want  map[string]int
+	}{
+		{"in order", []*door{a()}, seqOf(cliA, ms, "7001", "7002", "7003"), map[string]int{"a@198.51.100.1": 1}},
+		{"wrong order", []*door{a()}, seqOf(cliA, ms, "7003", "7002", "7001"), map[string]int{}},
+		{"foreign port ignored", []*door{a()}, seqOf(cliA, ms, "7001", "22", "7002", "9999:udp", "7003"), map[string]int{"a@198.51.100.1": 1}},
+		{"wrong port kills", []*door{a()}, seqOf(cliA, ms, "7001", "7003", "7002", "7003"), map[string]int{}},
+		{"killed then fresh", []*door{a()}, seqOf(cliA, ms, "7001", "7003", "7001", "7002", "7003"), map[string]int{"a@198.51.100.1": 1}},
+		{"wrong protocol kills", []*door{a(), mkDoor("u", "7002:udp,7009", "", 5)}, seqOf(cliA, ms, "7001", "7002:udp", "7002", "7003"), map[string]int{}},
+		{"retransmitted SYN kills", []*door{a()}, seqOf(cliA, ms, "7001", "7002", "7002", "7003"), map[string]int{}},
+		{"flags mismatch ignored", []*door{a()}, []pkt{{cliA, "7001", 0, 0}, {cliA, "7002", seq.ACK, 1 * ms}, {cliA, "7002", 0, 2 * ms}, {cliA, "7003", 0, 3 * ms}}, map[string]int{"a@198.51.100.1": 1}},
+		{"fin door ignores SYN", []*door{mkDoor("f", "7001,7002", "fin,!ack", 5)}, seqOf(cliA, ms, "7001", "7002"), map[string]int{}},
+		{"fin door", []*door{mkDoor("f", "7001,7002", "fin,!ack", 5)}, []pkt{{cliA, "7001", seq.FIN, 0}, {cliA, "7002", seq.FIN | seq.PSH, ms}}, map[string]int{"f@198.51.100.1": 1}},
+		{"udp", []*door{mkDoor("u", "7001:udp,7002:udp", "syn", 5)}, seqOf(cliA, ms, "7001:udp", "7002:udp"), map[string]int{"u@198.51.100.1": 1}},
+		{"timeout from first knock", []*door{mkDoor("a", "7001,7002,7003", "", 2)}, []pkt{{cliA, "7001", 0, 0}, {cliA, "7002", 0, 1900 * ms}, {cliA, "7003", 0, 2000 * ms}}, map[string]int{}},
+		{"timeout whole seconds", []*door{mkDoor("a", "7001,7002", "", 1)}, []pkt{{cliA, "7001", 0, 900 * ms}, {cliA, "7002", 0, 1000 * ms}}, map[string]int{}},
+		{"within timeout", []*door{mkDoor("a", "7001,7002", "", 2)}, []pkt{{cliA, "7001", 0, 0}, {cliA, "7002", 0, 1999 * ms}}, map[string]int{"a@198.51.100.1": 1}},
+		{"timed out packet starts afresh", []*door{mkDoor("a", "7001,7002", "", 1)}, []pkt{{cliA, "7001", 0, 0}, {cliA, "7001", 0, 3000 * ms}, {cliA, "7002", 0, 3001 * ms}}, map[string]int{"a@198.51.100.1": 1}},
+		{"parallel doors", []*door{a(), mkDoor("b", "7001,7004,7005", "syn", 5)}, seqOf(cliA, ms, "7001", "7004", "7005"), map[string]int{"b@198.51.100.1": 1}},
+		{"two knockers interleaved", []*door{a()}, []pkt{{cliA, "7001", 0, 0}, {cliB, "7001", 0, 1 * ms}, {cliA, "7002", 0, 2 * ms}, {cliB, "7002", 0, 3 * ms}, {cliA, "7003", 0, 4 * ms}, {cliB, "7003", 0, 5 * ms}},
+			map[string]int{"a@198.51.100.1": 1, "a@2001:db8::1": 1}},
+		{"other knocker cannot break", []*door{a()}, []pkt{{cliA, "7001", 0, 0}, {cliB, "7003", 0, 1 * ms}, {cliA, "7002", 0, 2 * ms}, {cliB, "7001", 0, 3 * ms}, {cliA, "7003", 0, 4 * ms}},
+			map[string]int{"a@198.51.100.1": 1}},
+		{"one-knock door", []*door{mkDoor("one", "7001", "", 5)}, seqOf(cliA, ms, "7001", "7001"), map[string]int{"one@198.51.100.1": 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDetector(tc.doors, func(a netip.Addr) bool { return a == srvIP }, 0)
+			got := run(d, tc.pkts)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("opened %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestServeDetectorTarget(t *testing.T) {
+	dr := mkDoor("a", "7001,7002", "", 5)
+	dr.target = netip.MustParseAddr("198.51.100.9")
+	d := newDetector([]*door{dr}, func(a netip.Addr) bool { return a == srvIP }, 0)
+	if got := run(d, seqOf(cliA, time.Millisecond, "7001", "7002")); len(got) != 0 {
+		t.Errorf("door with a target opened for packets to another address: %v", got)
+	}
+	opened := 0
+	d.onStep = func(_ *attempt, ok bool) {
+		if ok {
+			opened++
+		}
+	}
+	for i, port := range []uint16{7001, 7002} {
+		d.Handle(Packet{Src: cliA, Dst: dr.target, Proto: seq.TCP, Port: port, Flags: seq.SYN, Time: t0.Add(time.Duration(i+10) * time.Second)})
+	}
+	if opened != 1 {
+		t.Errorf("door did not open for packets to its target")
+	}
+}
+
+// TestDetectorFlood checks that memory stays bounded under a flood of
+// first knocks from many sources, and that a real knocker still gets in
+// once the flood stops.
+func TestServeDetectorFlood(t *testing.T) {
+	d := newDetector([]*door{mkDoor("a", "7001,7002,7003", "", 30)}, nil, 1000)
+	for i := 0; i < 50000; i++ {
+		src := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		d.Handle(Packet{Src: src, Proto: seq.TCP, Port: 7001, Flags: seq.SYN, Time: t0})
+	}
+	st := d.Stats()
+	if st.Tracked > 1000 || st.Evicted != 49000 || len(d.bySrc) > 1000 {
+		t.Fatalf("stats %+v, %d sources", st, len(d.bySrc))
+	}
+	got := run(d, seqOf(cliA, time.Millisecond, "7001", "7002", "7003"))
+	if got["a@198.51.100.1"] != 1 {
+		t.Errorf("knock after the flood did not open: %v", got)
+	}
+}
+
+func FuzzParseIP(f *testing.F) {
+	v4 := []byte{0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 198, 51, 100, 1, 198, 51, 100, 2,
+		0x80, 0x00, 0x1b, 0x59, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0}
+	f.Add(v4)
+	v6 := make([]byte, 48)
+	v6[0] = 0x60
+	v6[6] = 17
+	v6[42], v6[43] = 0x1b, 0x59
+	f.Add(v6)
+	f.Add([]byte{0x4f})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := parseIP(b, t0)
+		if err == nil && !p.Src.IsValid() {
+			t.Fatal("valid packet without source")
+		}
+		d := newDetector([]*door{mkDoor("a", "7001,7001:udp", "", 5)}, nil, 10)
+		d.Handle(p)
+	})
+}
+
+func TestServeParseIP(t *testing.T) {
+	v4 := []byte{0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 198, 51, 100, 1, 198, 51, 100, 2,
+		0x80, 0x00, 0x1b, 0x59, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x11, 0xff, 0xff, 0, 0, 0, 0}
+	p, err := parseIP(v4, t0)
+	if err != nil || p.Src != cliA || p.Dst != srvIP || p.Port != 7001 || p.Proto != seq.TCP || p.Flags != seq.FIN|seq.ACK {
+		t.Fatalf("%+v %v", p, err)
+	}
+	frag := append([]byte(nil), v4...)
+	frag[7] = 1 // fragment offset 8
+	if _, err := parseIP(frag, t0); err == nil {
+		t.Error("non-first fragment accepted")
+	}
+}

@@ -1,0 +1,19 @@
+//go:build !linux
+
+package server
+
+import (
+	"io"
+
+	"github.com/knock-dev/knock/internal/seq"
+)
+
+// poller is Linux only; elsewhere each socket has its goroutine and the
+// reorderer restores the arrival order as well as time stamps allow.
+type poller struct{}
+
+func newPoller(func(Packet)) *poller { return nil }
+
+func (p *poller) watch(seq.Knock, io.Closer) error { return errNoPoller }
+func (p *poller) forget(io.Closer)                 {}
+func (p *poller) close()                           {}
