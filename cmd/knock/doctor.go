@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/knock-dev/knock/internal/doctor"
+	"github.com/knock-dev/knock/internal/knockdconf"
+	"github.com/knock-dev/knock/internal/profiles"
+	"github.com/knock-dev/knock/internal/sender"
+	"github.com/knock-dev/knock/internal/seq"
+)
+
+func init() { register(newDoctorCmd) }
+
+type doctorFlags struct {
+	serverConfig, rules string
+	port                uint16
+	knock               bool
+	ipv4, ipv6          bool
+}
+
+func newDoctorCmd() *cobra.Command {
+	df := &doctorFlags{}
+	c := &cobra.Command{
+		Use:   "doctor --server-config FILE [--rules FILE] | doctor HOST|NAME [--knock]",
+		Short: "Check a knockd setup (server files) or a client's path to a server",
+		Long: `doctor runs the seed tutorial's checklists.
+
+Server side, read-only and without root: --server-config lints a knockd.conf
+and --rules an iptables-save dump of the same server. One line per problem,
+with file and line: an ACCEPT appended (-A) behind the DROP, a published or
+trivial sequence, a seq_timeout too short for the sequence, relative command
+paths, a door that nothing closes, tcpflags that need raw sockets on every
+client, no ESTABLISHED rule before the DROP, one_time_sequences lines without
+a leading space, IPv4 commands without IPv6 twins.
+
+Client side, for a HOST or a profile NAME: A and AAAA records and the
+family ssh will use (knockd opens the port for the address it saw), NAT,
+raw sockets for the profile's flags, that the guarded port is closed before
+a knock, that knock ports are not answered by something in between, and
+with --knock that the port opens after "knock NAME" and closes after
+"knock close NAME".
+
+Exit codes: 0 no problems, 1 problems found, 2 bad usage or unreadable file.`,
+		Example: `  knock doctor --server-config /etc/knockd.conf
+  iptables-save >rules.v4 && knock doctor --server-config /etc/knockd.conf --rules rules.v4
+  knock doctor myserver
+  knock doctor myserver --knock`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeHosts,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case df.serverConfig != "" && len(args) > 0:
+				return usagef("give either --server-config FILE or a HOST|NAME, not both")
+			case df.serverConfig != "":
+				if df.knock || df.port != 0 {
+					return usagef("--knock and --port check a client; they do not go with --server-config")
+				}
+				return doctorServer(cmd.OutOrStdout(), df)
+			case df.rules != "":
+				return usagef("--rules goes with --server-config FILE")
+			case len(args) == 0:
+				return usagef("nothing to check: give --server-config FILE, or a HOST or profile NAME")
+			}
+			return doctorClient(cmd.Context(), cmd.OutOrStdout(), args[0], df)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&df.serverConfig, "server-config", "", "lint this knockd.conf `FILE`")
+	f.StringVar(&df.rules, "rules", "", "with --server-config: an iptables-save dump `FILE` of the same server")
+	f.Uint16Var(&df.port, "port", 0, "guarded TCP `PORT` (default: the profile's wait port, else the ssh Port, else 22)")
+	f.BoolVar(&df.knock, "knock", false, "play the profile's open sequence and check that the port opens (then close it again)")
+	f.BoolVarP(&df.ipv4, "ipv4", "4", false, "knock over IPv4")
+	f.BoolVarP(&df.ipv6, "ipv6", "6", false, "knock over IPv6")
+	c.MarkFlagsMutuallyExclusive("ipv4", "ipv6")
+	_ = c.MarkFlagFilename("server-config")
+	_ = c.MarkFlagFilename("rules")
+	return c
+}
+
+// doctorServer lints the server files and prints one line per finding
+// and a summary.
+func doctorServer(w io.Writer, df *doctorFlags) error {
+	in := doctor.Input{}
+	in.Conf, in.ConfErr = knockdconf.ParseFile(df.serverConfig)
+	if in.Conf == nil {
+		return asUsage(in.ConfErr)
+	}
+	files := []string{df.serverConfig}
+	if df.rules != "" {
+		f, err := os.Open(df.rules)
+		if err != nil {
+			return usagef("read iptables-save dump: %v", err)
+		}
+		in.Rules, in.RulesErr = doctor.ParseRules(df.rules, io.LimitReader(f, 64<<20))
+		f.Close()
+		files = append(files, df.rules)
+	}
+	fs := doctor.Lint(in)
+	for _, f := range fs {
+		fmt.Fprintln(w, f)
+	}
+	n := doctor.Problems(fs)
+	where := strings.Join(files, " and ")
+	if notes := len(fs) - n; notes > 0 {
+		where += fmt.Sprintf(" (%d %s)", notes, plural(notes, "note"))
+	}
+	if n == 0 {
+		fmt.Fprintf(w, "knock doctor: no problems in %s\n", where)
+		return nil
+	}
+	fmt.Fprintf(w, "knock doctor: %d %s in %s\n", n, plural(n, "problem"), where)
+	return exitError{exitFailure, nil}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// doctorClient checks the client side of HOST or profile NAME.
+func doctorClient(ctx context.Context, w io.Writer, arg string, df *doctorFlags) error {
+	in := doctor.ClientInput{Host: arg}
+	var prof *profiles.Profile
+	if st, err := profiles.Default(); err == nil {
+		if p, _, err := st.Get(arg); err == nil {
+			prof = p
+		} else if !errors.Is(err, profiles.ErrNotFound) {
+			warnf("profiles not consulted: %v", err)
+		}
+	}
+	sh, err := lookupSSH(arg)
+	if err != nil {
+		warnf("%v", err)
+	}
+	if sh.HostName != "" {
+		in.Host = sh.HostName
+	}
+	in.SSHFamily = sh.Family
+	in.Family = familyOf(sh.Family)
+	in.Port = sh.Port
+	if in.Port == 0 && sh.HasEntry {
+		in.Port = 22
+	}
+	if prof != nil {
+		if k := prof.EffectiveKind(); k != profiles.KindSequence {
+			noticef("profile %q is of kind %s: checking its host only", arg, k)
+		}
+		if prof.Host != "" {
+			in.Host = prof.Host
+		}
+		if prof.Family != "" {
+			in.Family = familyOf(prof.Family)
+		}
+		if prof.WaitPort != 0 {
+			in.Port = prof.WaitPort
+		}
+		in.Knocks, _ = prof.OpenSeq()
+		in.Flags, _ = seq.ParseFlags(prof.TCPFlags)
+		in.Method, _ = sender.ParseMethod(prof.Method)
+	} else if df.knock {
+		return usagef("--knock needs a profile; %q is none (see knock profile list)", arg)
+	}
+	switch {
+	case df.ipv4:
+		in.Family = sender.IPv4
+	case df.ipv6:
+		in.Family = sender.IPv6
+	}
+	if df.port != 0 {
+		in.Port = df.port
+	}
+	if in.Port == 0 {
+		in.Port = 22
+	}
+	results, addr := doctor.CheckClient(ctx, in)
+	for _, r := range results {
+		fmt.Fprintln(w, r)
+	}
+	if addr.IsValid() && df.knock {
+		for _, r := range doctorKnock(ctx, arg, in.Port, df) {
+			results = append(results, r)
+			fmt.Fprintln(w, r)
+		}
+	}
+	if addr.IsValid() && len(in.Knocks) > 0 {
+		r := doctor.ProbeKnockPort(ctx, addr, in.Knocks, 2*time.Second)
+		results = append(results, *r)
+		fmt.Fprintln(w, r)
+	}
+	var fails, warns int
+	for _, r := range results {
+		switch r.Status {
+		case doctor.Fail:
+			fails++
+		case doctor.Warn:
+			warns++
+		}
+	}
+	fmt.Fprintf(w, "knock doctor: %d %s, %d %s for %s\n", fails, plural(fails, "problem"), warns, plural(warns, "warning"), arg)
+	if fails > 0 {
+		return exitError{exitFailure, nil}
+	}
+	return nil
+}
+
+// doctorKnock plays `knock NAME` with the guarded port as wait port, then
+// `knock close NAME`, and reports whether the port opened and closed.
+func doctorKnock(ctx context.Context, name string, port uint16, df *doctorFlags) []doctor.Result {
+	kf := &knockFlags{}
+	kf.register(&cobra.Command{}) // the knock defaults (timeout, retries ...)
+	kf.ipv4, kf.ipv6 = df.ipv4, df.ipv6
+	kf.wait = port
+	fail := func(check, format string, args ...any) []doctor.Result {
+		return []doctor.Result{{Status: doctor.Fail, Check: check, Message: fmt.Sprintf(format, args...)}}
+	}
+	t, err := resolveTarget(ctx, name, kf)
+	if err != nil {
+		return fail("knock", "%v", err)
+	}
+	t.Stdout = io.Discard
+	res, err := t.open(ctx, kf, io.Discard)
+	if err != nil {
+		return fail("knock", "tcp/%d on %s did not open after knock %s: %v; check the server's syslog for knockd lines (grep knockd /var/log/syslog)", port, t.Addr, name, err)
+	}
+	out := []doctor.Result{{Status: doctor.OK, Check: "knock", Message: fmt.Sprintf("tcp/%d on %s opened after %d round(s), %s", port, t.Addr, res.Rounds, res.Elapsed.Round(time.Millisecond))}}
+	cl, _ := t.Profile.CloseSeq()
+	if len(cl) == 0 {
+		return append(out, doctor.Result{Status: doctor.Warn, Check: "close", Message: fmt.Sprintf("profile %q has no close sequence: the port stays open until the server closes it", name)})
+	}
+	if err := t.close(ctx, kf, io.Discard); err != nil {
+		return append(out, doctor.Result{Status: doctor.Fail, Check: "close", Message: fmt.Sprintf("knock close %s: %v", name, err)})
+	}
+	// The close door needs a moment to run its command.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if !sender.IsOpen(ctx, t.Addr, port, time.Second) {
+			return append(out, doctor.Result{Status: doctor.OK, Check: "close", Message: fmt.Sprintf("tcp/%d closed again after knock close %s", port, name)})
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return append(out, doctor.Result{Status: doctor.Warn, Check: "close", Message: fmt.Sprintf("tcp/%d still accepts connections 5 s after knock close %s (a timed door closes later by itself)", port, name)})
+}

@@ -1,0 +1,728 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/knock-dev/knock/internal/profiles"
+	"github.com/knock-dev/knock/internal/seq"
+)
+
+func init() { register(newProfileCmd) }
+
+func newProfileCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "profile",
+		Short: "Manage saved profiles (OS keyring or a 0600 file)",
+		Long: `A profile keeps a knock sequence (the secret) under a name, so that
+"knock NAME" plays it. Profiles live in the OS keyring (macOS Keychain,
+Windows Credential Manager, Secret Service) or, with --store file or when
+no keyring is available, in a 0600 file in the config directory.
+
+A profile without --host resolves its name through ~/.ssh/config
+(HostName, Port, AddressFamily, User; -F or $KNOCK_SSH_CONFIG choose
+another file). knock verifies the knock on --wait-port, else on the ssh
+Port when the name has a Host entry there.`,
+		Example: `  knock profile add myserver --open 7000,8000:udp,9000 --close 9000,8000:udp,7000
+  printf '7000,8000,9000\n' | knock profile add web --host 198.51.100.2 --wait-port 443
+  knock profile list
+  knock profile show myserver --reveal
+  knock profile import /etc/knockd.conf --host 198.51.100.2
+  knock myserver && ssh myserver`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	c.AddCommand(newProfileAddCmd(), newProfileListCmd(), newProfileShowCmd(), newProfileEditCmd(),
+		newProfileRmCmd(), newProfileExportCmd(), newProfileImportCmd())
+	// Subcommands that live in other files (profile_serverconfig.go).
+	for _, f := range profileSubcommands {
+		c.AddCommand(f())
+	}
+	return c
+}
+
+// profileErr maps the profiles package's errors to exit codes: bad input
+// (unknown or duplicate name, invalid field) is a usage error.
+func profileErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, profiles.ErrNotFound), errors.Is(err, profiles.ErrExists), errors.Is(err, profiles.ErrInvalid):
+		return asUsage(err)
+	}
+	return err
+}
+
+func openStores() (*profiles.Stores, error) { return profiles.Default() }
+
+func completeProfileName(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return profileNames(), cobra.ShellCompDirectiveNoFileComp
+}
+
+func oneName(_ *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("want one profile NAME, got %d arguments", len(args))
+	}
+	return nil
+}
+
+// profileFields are the flags add and edit share.
+type profileFields struct {
+	host, open, close, tcpFlags, method, family, notes, store string
+	delay, seqTimeout                                         int
+	waitPort                                                  uint16
+	udp, ipv4, ipv6                                           bool
+}
+
+func (pf *profileFields) register(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVar(&pf.host, "host", "", "host to knock (default: the name, through ~/.ssh/config)")
+	f.StringVar(&pf.open, "open", "", "open `SEQ`uence in knockd syntax (7000,8000:udp,9000); - reads it from stdin")
+	f.StringVar(&pf.close, "close", "", "close `SEQ`uence; - reads it from stdin")
+	f.BoolVarP(&pf.udp, "udp", "u", false, "knocks without a protocol are udp")
+	f.IntVarP(&pf.delay, "delay", "d", 0, "milliseconds between knocks")
+	f.StringVar(&pf.tcpFlags, "tcp-flags", "", "TCP flags, knockd's TCPFlags syntax (syn, fin,!ack)")
+	f.StringVar(&pf.method, "method", "", "TCP knock method: auto, connect or raw")
+	f.StringVar(&pf.family, "family", "", "address family: any, inet or inet6")
+	f.BoolVarP(&pf.ipv4, "ipv4", "4", false, "same as --family inet")
+	f.BoolVarP(&pf.ipv6, "ipv6", "6", false, "same as --family inet6")
+	f.Uint16Var(&pf.waitPort, "wait-port", 0, "TCP `PORT` that proves the door opened (default: the ssh Port of a Host entry)")
+	f.IntVar(&pf.seqTimeout, "seq-timeout", 0, "the door's seq_timeout in seconds (warns when the sequence cannot fit)")
+	f.StringVar(&pf.notes, "notes", "", "free text")
+	f.StringVar(&pf.store, "store", "", "keyring or file (default keyring, else file)")
+	c.MarkFlagsMutuallyExclusive("ipv4", "ipv6", "family")
+}
+
+func (pf *profileFields) defProto() seq.Proto {
+	if pf.udp {
+		return seq.UDP
+	}
+	return seq.TCP
+}
+
+// parseSeq parses a sequence flag (given as "-": read from in). The
+// error never quotes the sequence.
+func (pf *profileFields) parseSeq(what, s string, in *secretReader) (string, error) {
+	if s == "-" {
+		var err error
+		if s, err = in.line(what + " sequence"); err != nil {
+			return "", err
+		}
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	sq, err := seq.Parse(pf.defProto(), s)
+	if err != nil {
+		// The message describes the problem without quoting the secret.
+		return "", usagef("invalid %s sequence (want PORT[:tcp|udp],... with ports 1..65535, at most %d knocks)", what, seq.MaxKnocks)
+	}
+	return sq.String(), nil
+}
+
+// readDashes replaces --open - and --close - by lines read from in.
+func (pf *profileFields) readDashes(c *cobra.Command, in *secretReader) error {
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"open", &pf.open}, {"close", &pf.close}} {
+		if c.Flags().Changed(f.name) && *f.v == "-" {
+			l, err := in.line(f.name + " sequence")
+			if err != nil {
+				return err
+			}
+			*f.v = l
+		}
+	}
+	return nil
+}
+
+// apply sets the fields whose flags were given (all of them for add).
+func (pf *profileFields) apply(c *cobra.Command, p *profiles.Profile, in *secretReader) error {
+	ch := func(name string) bool { return c.Flags().Changed(name) }
+	var err error
+	if ch("host") {
+		p.Host = pf.host
+	}
+	if ch("open") {
+		if p.Open, err = pf.parseSeq("open", pf.open, in); err != nil {
+			return err
+		}
+		if p.Open == "" {
+			return usagef("empty open sequence")
+		}
+	}
+	if ch("close") {
+		if p.Close, err = pf.parseSeq("close", pf.close, in); err != nil {
+			return err
+		}
+	}
+	if ch("delay") {
+		p.DelayMS = pf.delay
+	}
+	if ch("tcp-flags") {
+		p.TCPFlags = pf.tcpFlags
+	}
+	if ch("method") {
+		p.Method = pf.method
+	}
+	switch {
+	case ch("family"):
+		p.Family = pf.family
+	case pf.ipv4:
+		p.Family = "inet"
+	case pf.ipv6:
+		p.Family = "inet6"
+	}
+	if ch("wait-port") {
+		p.WaitPort = pf.waitPort
+	}
+	if ch("seq-timeout") {
+		p.SeqTimeout = pf.seqTimeout
+	}
+	if ch("notes") {
+		p.Notes = pf.notes
+	}
+	return nil
+}
+
+// secretReader reads sequences from stdin: with a terminal, a prompt
+// without echo; otherwise one line per sequence asked for.
+type secretReader struct {
+	r *bufio.Reader
+}
+
+func newSecretReader() *secretReader { return &secretReader{} }
+
+func (s *secretReader) line(what string) (string, error) {
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		fmt.Fprintf(os.Stderr, "%s (not echoed): ", what)
+		b, err := term.ReadPassword(int(os.Stdin.Fd()))
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", what, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if s.r == nil {
+		s.r = bufio.NewReader(io.LimitReader(os.Stdin, 64<<10))
+	}
+	l, err := s.r.ReadString('\n')
+	if err != nil && (err != io.EOF || l == "") {
+		return "", usagef("read %s from stdin: no line", what)
+	}
+	return strings.TrimSpace(l), nil
+}
+
+func newProfileAddCmd() *cobra.Command {
+	pf := &profileFields{}
+	var fill func(*cobra.Command, *profiles.Profile) (bool, error)
+	c := &cobra.Command{
+		Use:   "add NAME [--host H] --open SEQ [--close SEQ] [flags]",
+		Short: "Save a new profile",
+		Long: `add saves a new profile. Without --open the sequences are read from stdin
+(a prompt without echo on a terminal; else a line for the open sequence and
+an optional second line for the close sequence), which keeps them out of
+the shell history.`,
+		Args: oneName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p := &profiles.Profile{Name: args[0]}
+			if err := profiles.ValidName(p.Name); err != nil {
+				return asUsage(err)
+			}
+			generated, err := fill(cmd, p)
+			if err != nil {
+				return err
+			}
+			in := newSecretReader()
+			if !generated && !cmd.Flags().Changed("open") {
+				if err := readSequences(cmd, pf, in); err != nil {
+					return err
+				}
+			}
+			if err := pf.apply(cmd, p, in); err != nil {
+				return err
+			}
+			return addProfile(p, pf.store)
+		},
+	}
+	pf.register(c)
+	// --generate and friends live in profile_generate.go.
+	fill = profileAddHook(c)
+	return c
+}
+
+// readSequences asks for the open and (optional) close sequences on stdin.
+func readSequences(cmd *cobra.Command, pf *profileFields, in *secretReader) error {
+	open, err := in.line("open sequence")
+	if err != nil {
+		return err
+	}
+	if open == "" {
+		return usagef("no open sequence: give --open SEQ or type it on stdin")
+	}
+	pf.open = open
+	_ = cmd.Flags().Set("open", open)
+	if cmd.Flags().Changed("close") {
+		return nil
+	}
+	cl, err := in.line("close sequence (empty for none)")
+	if err == nil && cl != "" {
+		pf.close = cl
+		_ = cmd.Flags().Set("close", cl)
+	}
+	return nil
+}
+
+func addProfile(p *profiles.Profile, storeFlag string) error {
+	st, err := openStores()
+	if err != nil {
+		return err
+	}
+	want, err := storeArg(storeFlag)
+	if err != nil {
+		return err
+	}
+	to, notice, err := st.Choose(want)
+	if err != nil {
+		return fmt.Errorf("%w; use --store file", err)
+	}
+	if notice != "" {
+		noticef("%s", notice)
+	}
+	if err := st.Add(p, to); err != nil {
+		return profileErr(err)
+	}
+	noticef("saved profile %q in the %s store", p.Name, to)
+	return nil
+}
+
+func storeArg(s string) (profiles.StoreName, error) {
+	if s == "" {
+		return "", nil
+	}
+	n, err := profiles.ParseStore(s)
+	return n, asUsage(err)
+}
+
+func newProfileListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List profiles: names, hosts and stores, never sequences",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openStores()
+			if err != nil {
+				return err
+			}
+			es, err := st.List()
+			if err != nil {
+				return err
+			}
+			if err := st.KeyringAvailable(); err != nil {
+				noticef("keyring not consulted: %v", err)
+			}
+			if len(es) == 0 {
+				noticef("no profiles; add one with knock profile add NAME --open SEQ")
+				return nil
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tHOST\tKIND\tSTORE")
+			for _, e := range es {
+				host := e.Host
+				if host == "" {
+					host = "(ssh_config: " + e.Name + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Name, host, e.Kind, e.Store)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newProfileShowCmd() *cobra.Command {
+	var reveal bool
+	c := &cobra.Command{
+		Use:               "show NAME [--reveal]",
+		Short:             "Show a profile, secrets redacted unless --reveal",
+		Args:              oneName,
+		ValidArgsFunction: completeProfileName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStores()
+			if err != nil {
+				return err
+			}
+			p, store, err := st.Get(args[0])
+			if err != nil {
+				return profileErr(err)
+			}
+			showProfile(cmd.OutOrStdout(), p, store, reveal)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&reveal, "reveal", false, "print sequences and keys")
+	return c
+}
+
+func redactSeq(s string, reveal bool) string {
+	if s == "" {
+		return "(none)"
+	}
+	if reveal {
+		return s
+	}
+	return fmt.Sprintf("(hidden: %d knocks; --reveal shows it)", strings.Count(s, ",")+1)
+}
+
+func redact(s string, reveal bool) string {
+	switch {
+	case s == "":
+		return "(none)"
+	case reveal:
+		return s
+	}
+	return "(hidden; --reveal shows it)"
+}
+
+func showProfile(w io.Writer, p *profiles.Profile, store profiles.StoreName, reveal bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	orDefault := func(s, d string) string {
+		if s == "" {
+			return d
+		}
+		return s
+	}
+	row("name", p.Name)
+	row("kind", string(p.EffectiveKind()))
+	row("store", string(store))
+	row("host", orDefault(p.Host, "(the name, through ssh_config)"))
+	if p.Open != "" || p.EffectiveKind() == profiles.KindSequence {
+		row("open", redactSeq(p.Open, reveal))
+		row("close", redactSeq(p.Close, reveal))
+		row("tcp-flags", orDefault(p.TCPFlags, "(plain SYN)"))
+		row("delay", fmt.Sprintf("%d ms", p.DelayMS))
+		row("method", orDefault(p.Method, "auto"))
+	}
+	row("family", orDefault(p.Family, "any"))
+	if p.WaitPort != 0 {
+		row("wait-port", fmt.Sprint(p.WaitPort))
+	} else {
+		row("wait-port", "(ssh Port of a Host entry, else none)")
+	}
+	if p.SeqTimeout != 0 {
+		row("seq-timeout", fmt.Sprintf("%d s", p.SeqTimeout))
+	}
+	if s := p.SPA; s != nil {
+		row("spa-key", redact(s.KeyBase64, reveal))
+		row("spa-hmac-key", redact(s.HMACKeyBase64, reveal))
+		row("spa-access", strings.Join(s.Access, ","))
+		if s.ServerPort != 0 {
+			row("spa-server-port", fmt.Sprint(s.ServerPort))
+		}
+		if s.AllowIP != "" {
+			row("spa-allow-ip", s.AllowIP)
+		}
+	}
+	if o := p.OTP; o != nil {
+		row("otp-secret", redact(fmt.Sprintf("%x", o.Secret), reveal && len(o.Secret) > 0))
+		row("otp-counter", fmt.Sprint(o.Counter))
+		row("otp-ports", fmt.Sprintf("%d-%d", o.PortLo, o.PortHi))
+	}
+	if p.Notes != "" {
+		row("notes", strings.ReplaceAll(p.Notes, "\n", " "))
+	}
+	tw.Flush()
+}
+
+func newProfileEditCmd() *cobra.Command {
+	pf := &profileFields{}
+	var noClose bool
+	c := &cobra.Command{
+		Use:               "edit NAME [flags]",
+		Short:             "Change fields of a profile (--store moves it)",
+		Args:              oneName,
+		ValidArgsFunction: completeProfileName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			st, err := openStores()
+			if err != nil {
+				return err
+			}
+			changed := false
+			cmd.Flags().Visit(func(f *pflag.Flag) {
+				if f.Name != "store" {
+					changed = true
+				}
+			})
+			if !changed && !cmd.Flags().Changed("store") {
+				return usagef("nothing to change; give --open, --close, --host, --wait-port, ... (see knock profile edit --help)")
+			}
+			if changed {
+				// Read "-" values before taking the lock: a prompt may wait.
+				in := newSecretReader()
+				if err := pf.readDashes(cmd, in); err != nil {
+					return err
+				}
+				err := st.Update(name, func(p *profiles.Profile) error {
+					if err := pf.apply(cmd, p, in); err != nil {
+						return err
+					}
+					if noClose {
+						p.Close = ""
+					}
+					return nil
+				})
+				if err != nil {
+					return profileErr(err)
+				}
+			}
+			if cmd.Flags().Changed("store") {
+				to, err := storeArg(pf.store)
+				if err != nil {
+					return err
+				}
+				if err := st.Move(name, to); err != nil {
+					return profileErr(err)
+				}
+			}
+			noticef("updated profile %q", name)
+			return nil
+		},
+	}
+	pf.register(c)
+	c.Flags().BoolVar(&noClose, "no-close", false, "remove the close sequence")
+	c.Flags().Lookup("store").Usage = "move the profile to this store: keyring or file"
+	return c
+}
+
+func newProfileRmCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:               "rm NAME...",
+		Aliases:           []string{"remove"},
+		Short:             "Remove profiles",
+		ValidArgsFunction: completeProfileName,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("no profile NAME given")
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			st, err := openStores()
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				store, err := st.Delete(name)
+				if err != nil {
+					return profileErr(err)
+				}
+				noticef("removed profile %q from the %s store", name, store)
+			}
+			return nil
+		},
+	}
+}
+
+func newProfileExportCmd() *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "export [NAME...] [-o FILE]",
+		Short: "Write profiles, secrets included, as JSON (for import on another machine)",
+		Long: `export writes the named profiles (default: all) with their secrets in
+knock's JSON format, which knock profile import reads back. It writes FILE
+with mode 0600, or stdout when that is not a terminal.`,
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return profileNames(), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" && term.IsTerminal(int(os.Stdout.Fd())) {
+				return usagef("export prints secrets; give -o FILE or redirect stdout")
+			}
+			st, err := openStores()
+			if err != nil {
+				return err
+			}
+			names := args
+			if len(names) == 0 {
+				es, err := st.List()
+				if err != nil {
+					return err
+				}
+				for _, e := range es {
+					names = append(names, e.Name)
+				}
+			}
+			var ps []*profiles.Profile
+			for _, n := range names {
+				p, _, err := st.Get(n)
+				if err != nil {
+					return profileErr(err)
+				}
+				ps = append(ps, p)
+			}
+			b, err := profiles.EncodeList(ps)
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				if err := profiles.WriteSecretFile(out, b); err != nil {
+					return err
+				}
+				noticef("exported %d profile(s) to %s", len(ps), out)
+				return nil
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
+	c.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` (mode 0600)")
+	return c
+}
+
+func newProfileImportCmd() *cobra.Command {
+	var host, store string
+	var replace, dryRun bool
+	c := &cobra.Command{
+		Use:   "import FILE [--host H]",
+		Short: "Import profiles from knockd.conf or a knock export",
+		Long: `import reads FILE (- for stdin) and saves a profile per door. The
+format is detected from the content: knockd.conf (each door becomes a
+profile, and doors [openX] and [closeX] become one profile x with open and
+close sequences) or a knock profile export.
+
+Nothing is written when a profile of the same name exists, unless
+--replace.`,
+		Args: oneName,
+		RunE: func(_ *cobra.Command, args []string) error {
+			data, err := readInput(args[0])
+			if err != nil {
+				return err
+			}
+			res, err := profiles.Import(args[0], data, profiles.ImportOptions{Host: host})
+			if err != nil {
+				return asUsage(err)
+			}
+			for _, w := range res.Warnings {
+				warnf("%s", w)
+			}
+			if len(res.Profiles) == 0 {
+				return usagef("%s: no profile to import", args[0])
+			}
+			if dryRun {
+				for _, p := range res.Profiles {
+					fmt.Printf("%s\t%s\n", p.Name, describeImport(p))
+				}
+				return nil
+			}
+			return importProfiles(res, store, replace)
+		},
+	}
+	c.Flags().StringVar(&host, "host", "", "host for every imported profile (default: the name, through ssh_config)")
+	c.Flags().StringVar(&store, "store", "", "keyring or file (default keyring, else file)")
+	c.Flags().BoolVar(&replace, "replace", false, "replace profiles of the same name")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be imported (names only), save nothing")
+	return c
+}
+
+func describeImport(p *profiles.Profile) string {
+	what := "open"
+	if p.Close != "" {
+		what = "open+close"
+	}
+	if p.EffectiveKind() != profiles.KindSequence {
+		what = string(p.EffectiveKind())
+	}
+	return what
+}
+
+func readInput(path string) ([]byte, error) {
+	const limit = 8 << 20
+	var r io.Reader
+	if path == "-" {
+		r = os.Stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > limit {
+		return nil, usagef("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+// importProfiles checks every name before writing any, so that a
+// duplicate stops the import with nothing written.
+func importProfiles(res *profiles.ImportResult, storeFlag string, replace bool) error {
+	st, err := openStores()
+	if err != nil {
+		return err
+	}
+	want, err := storeArg(storeFlag)
+	if err != nil {
+		return err
+	}
+	to, notice, err := st.Choose(want)
+	if err != nil {
+		return fmt.Errorf("%w; use --store file", err)
+	}
+	if notice != "" {
+		noticef("%s", notice)
+	}
+	existing := map[string]profiles.StoreName{}
+	es, err := st.List()
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		existing[e.Name] = e.Store
+	}
+	var dups []string
+	for _, p := range res.Profiles {
+		if s, ok := existing[p.Name]; ok && (!replace || s != to) {
+			dups = append(dups, p.Name)
+		}
+	}
+	if len(dups) > 0 {
+		hint := "; give --replace to overwrite them"
+		if replace {
+			hint = fmt.Sprintf(" in another store than %s; remove or move them first", to)
+		}
+		return usagef("nothing imported: profile(s) %s already exist%s", strings.Join(dups, ", "), hint)
+	}
+	for i, p := range res.Profiles {
+		var err error
+		if replace {
+			err = st.Put(p, to)
+		} else {
+			err = st.Add(p, to)
+		}
+		if err != nil {
+			return profileErr(fmt.Errorf("imported %d of %d profiles, then %s: %w", i, len(res.Profiles), p.Name, err))
+		}
+		noticef("imported profile %q (%s) into the %s store", p.Name, describeImport(p), to)
+	}
+	return nil
+}

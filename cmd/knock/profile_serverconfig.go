@@ -1,0 +1,138 @@
+package main
+
+// `knock profile server-config` joins the profile command tree through
+// profileSubcommands, which newProfileCmd in profile.go ranges over.
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/knock-dev/knock/internal/profiles"
+	"github.com/knock-dev/knock/internal/seq"
+	"github.com/knock-dev/knock/internal/serverconf"
+)
+
+// profileSubcommands are constructors of `knock profile` subcommands that
+// live in their own files.
+var profileSubcommands []func() *cobra.Command
+
+func init() { profileSubcommands = append(profileSubcommands, newProfileServerConfigCmd) }
+
+func newProfileServerConfigCmd() *cobra.Command {
+	var (
+		firewall, part, style, sbin string
+		port                        uint16
+		openFor                     int
+	)
+	c := &cobra.Command{
+		Use:   "server-config NAME [--firewall iptables|nftables] [--port 22] [--part knockd|firewall|all]",
+		Short: "Print the knockd doors and firewall rules that make a profile work",
+		Long: `server-config prints what the server's administrator pastes so that
+"knock NAME" opens the guarded port and "knock close NAME" closes it:
+
+  knockd    two doors for /etc/knockd.conf: an open door that inserts (-I)
+            an ACCEPT for the knocking address above the DROP, and a close
+            door that deletes it; IPv6 (_6) twins; absolute paths.
+            --style timed adds a stop_command that closes after --open-for
+            seconds by itself.
+  firewall  the base rules, in this order: keep ESTABLISHED sessions, then
+            DROP new connections to the port. With --firewall nftables: a
+            table with named sets whose elements time out.
+
+--part prints one part alone, for scripts. The output holds the profile's
+sequences: it is meant for the server, not for logs.`,
+		Example: `  knock profile add web --host 198.51.100.2 --generate --wait-port 22
+  knock profile server-config web
+  knock profile server-config web --part knockd >>/etc/knockd.conf
+  knock profile server-config web --firewall nftables --part firewall >knock.nft && nft -c -f knock.nft`,
+		Args:              oneName,
+		ValidArgsFunction: completeProfileName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			st, err := openStores()
+			if err != nil {
+				return err
+			}
+			p, _, err := st.Get(name)
+			if err != nil {
+				return profileErr(err)
+			}
+			if k := p.EffectiveKind(); k != profiles.KindSequence {
+				return usagef("profile %q is of kind %s: server-config renders knockd doors for sequence profiles only", name, k)
+			}
+			cfg := serverconf.Config{
+				Name:     name,
+				Firewall: serverconf.Firewall(firewall),
+				Style:    serverconf.Style(style),
+				OpenFor:  time.Duration(openFor) * time.Second,
+				Sbin:     sbin,
+			}
+			if cfg.Open, err = p.OpenSeq(); err != nil {
+				return fmt.Errorf("profile %q: malformed open sequence", name)
+			}
+			if cfg.Close, err = p.CloseSeq(); err != nil {
+				return fmt.Errorf("profile %q: malformed close sequence", name)
+			}
+			if len(cfg.Close) == 0 {
+				warnf("profile %q has no close sequence, so `knock close %s` sends nothing; the close door below uses the reversed open sequence: save it with knock profile edit %s --close - and type it", name, name, name)
+			}
+			if cfg.Flags, err = seq.ParseFlags(p.TCPFlags); err != nil {
+				return fmt.Errorf("profile %q: %w", name, err)
+			}
+			if cfg.Flags.NeedsRaw() {
+				warnf("tcpflags %q need raw sockets on every client (root or CAP_NET_RAW, none on Windows)", cfg.Flags)
+			}
+			cfg.Port = serverConfigPort(cmd, name, p, port)
+			if p.SeqTimeout > 0 {
+				cfg.SeqTimeout = time.Duration(p.SeqTimeout) * time.Second
+				if min := serverconf.MinSeqTimeout(len(cfg.Open)); cfg.SeqTimeout < min {
+					warnf("the profile's seq_timeout %d s is short for %d knocks; using %d s", p.SeqTimeout, len(cfg.Open), int(serverconf.SeqTimeoutFor(len(cfg.Open))/time.Second))
+					cfg.SeqTimeout = 0
+				}
+			}
+			doorTimeout := cfg.SeqTimeout
+			if doorTimeout == 0 {
+				doorTimeout = serverconf.SeqTimeoutFor(len(cfg.Open))
+			}
+			if need := time.Duration(p.DelayMS*(len(cfg.Open)-1)) * time.Millisecond; need >= doorTimeout-time.Second {
+				warnf("the profile's delay of %d ms makes the sequence last %s, too long for the door's seq_timeout of %s", p.DelayMS, need, doorTimeout)
+			}
+			pt := serverconf.Part(part)
+			if pt != serverconf.PartKnockd {
+				warnf("keep a console open on the server (provider console, second session) until `knock %s` has worked: the firewall rules block new connections to tcp/%d", name, cfg.Port)
+			}
+			if err := serverconf.Render(cmd.OutOrStdout(), cfg, pt); err != nil {
+				return asUsage(err)
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&firewall, "firewall", "iptables", "server firewall: iptables (with ip6tables) or nftables")
+	f.Uint16Var(&port, "port", 0, "guarded TCP `PORT` (default: the profile's wait port, else the ssh Port, else 22)")
+	f.StringVar(&part, "part", "all", "what to print: knockd, firewall or all")
+	f.StringVar(&style, "style", "pair", "pair (open and close doors) or timed (the open door also closes after --open-for)")
+	f.IntVar(&openFor, "open-for", 0, "seconds a timed door (or an nftables set element) stays open (default 30; 3600 for nftables pairs)")
+	f.StringVar(&sbin, "sbin", serverconf.DefaultSbin, "absolute `DIR` of iptables, ip6tables and nft on the server")
+	_ = c.RegisterFlagCompletionFunc("firewall", cobra.FixedCompletions([]string{"iptables", "nftables"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("part", cobra.FixedCompletions([]string{"knockd", "firewall", "all"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("style", cobra.FixedCompletions([]string{"pair", "timed"}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+// serverConfigPort picks the guarded port: --port, else the profile's
+// wait port, else the ssh Port of a Host entry for the name, else 22.
+func serverConfigPort(cmd *cobra.Command, name string, p *profiles.Profile, flag uint16) uint16 {
+	if cmd.Flags().Changed("port") && flag != 0 {
+		return flag
+	}
+	if p.WaitPort != 0 {
+		return p.WaitPort
+	}
+	if sh, err := lookupSSH(name); err == nil && sh.HasEntry && sh.Port != 0 {
+		return sh.Port
+	}
+	return serverconf.DefaultPort
+}

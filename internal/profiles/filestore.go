@@ -1,0 +1,126 @@
+package profiles
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime"
+	"sort"
+)
+
+// ErrPermissions is returned when the profiles file is readable by other
+// users: knock refuses it, as ssh refuses a loose private key.
+var ErrPermissions = errors.New("permissions too open")
+
+// fileStore keeps every profile in one JSON file, mode 0600. Callers hold
+// the profiles lock around read-modify-write sequences.
+type fileStore struct{ path string }
+
+func (s *fileStore) name() StoreName { return StoreFile }
+
+// load reads the file; a missing file is an empty store.
+func (s *fileStore) load() ([]*Profile, error) {
+	f, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read profiles file: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read profiles file: %w", err)
+	}
+	if err := checkPerm(s.path, st.Mode()); err != nil {
+		return nil, err
+	}
+	if st.Size() > maxFile {
+		return nil, fmt.Errorf("profiles file %s: %w: %d bytes", s.path, ErrCorrupt, st.Size())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read profiles file %s: %w", s.path, err)
+	}
+	ps, err := DecodeList(b)
+	if err != nil {
+		return nil, fmt.Errorf("profiles file %s: %w", s.path, err)
+	}
+	return ps, nil
+}
+
+func checkPerm(path string, mode fs.FileMode) error {
+	if runtime.GOOS == "windows" {
+		return nil // ACLs, not mode bits, protect files there
+	}
+	if mode.Perm()&0o077 != 0 {
+		return fmt.Errorf("profiles file %s: %w (%04o; it holds secrets): run chmod 600 %s", path, ErrPermissions, mode.Perm(), path)
+	}
+	return nil
+}
+
+func (s *fileStore) save(ps []*Profile) error {
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
+	b, err := EncodeList(ps)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.path, b)
+}
+
+func (s *fileStore) list() ([]Entry, error) {
+	ps, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	es := make([]Entry, len(ps))
+	for i, p := range ps {
+		es[i] = Entry{Name: p.Name, Host: p.Host, Kind: p.EffectiveKind(), Store: StoreFile}
+	}
+	return es, nil
+}
+
+func (s *fileStore) get(name string) (*Profile, error) {
+	ps, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
+func (s *fileStore) put(p *Profile, create bool) error {
+	ps, err := s.load()
+	if err != nil {
+		return err
+	}
+	for i, q := range ps {
+		if q.Name == p.Name {
+			if create {
+				return ErrExists
+			}
+			ps[i] = p
+			return s.save(ps)
+		}
+	}
+	return s.save(append(ps, p))
+}
+
+func (s *fileStore) delete(name string) error {
+	ps, err := s.load()
+	if err != nil {
+		return err
+	}
+	for i, q := range ps {
+		if q.Name == name {
+			return s.save(append(ps[:i], ps[i+1:]...))
+		}
+	}
+	return ErrNotFound
+}

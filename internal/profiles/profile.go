@@ -1,0 +1,265 @@
+// Package profiles keeps named knock profiles: the sequence (or SPA key, or
+// one-time secret) for a host, so that a user types `knock myserver`
+// instead of a port list. Profiles live in the OS keyring (macOS Keychain,
+// Windows Credential Manager, Secret Service) or in a 0600 file in the
+// user's config directory; host details may come from ~/.ssh/config.
+//
+// Nothing here runs at package initialisation beyond registering the
+// built-in importers: the keyring and ssh_config are touched only when a
+// caller asks for a profile.
+package profiles
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/knock-dev/knock/internal/seq"
+)
+
+// Kind says how a profile opens its door.
+type Kind string
+
+// The profile kinds.
+const (
+	KindSequence Kind = "sequence" // a knockd port sequence (the default)
+	KindSPA      Kind = "spa"      // an fwknop single packet authorization
+	KindOTP      Kind = "otp"      // a one-time sequence derived from a shared secret
+)
+
+// Limits that keep a profile small enough for every keyring.
+const (
+	MaxNameLen  = 64
+	MaxHostLen  = 255
+	MaxNotesLen = 4096
+)
+
+// Sentinel errors. Callers test them with errors.Is.
+var (
+	// ErrNotFound: no store holds a profile of that name.
+	ErrNotFound = errors.New("profile not found")
+	// ErrExists: a profile of that name already exists.
+	ErrExists = errors.New("profile already exists")
+	// ErrCorrupt: a stored record cannot be decoded.
+	ErrCorrupt = errors.New("corrupted profile record")
+	// ErrInvalid: a profile's fields are not valid.
+	ErrInvalid = errors.New("invalid profile")
+)
+
+// Profile is one saved target.
+type Profile struct {
+	Name string `json:"name"`
+	Kind Kind   `json:"kind,omitempty"` // "" reads as KindSequence
+
+	// Host is the address or DNS name to knock. When empty, the name is
+	// resolved through ~/.ssh/config (HostName), else used as is.
+	Host string `json:"host,omitempty"`
+
+	// Open and Close are sequences in knockd syntax with an explicit
+	// protocol per knock ("7000:tcp,8000:udp"). Close may be empty.
+	Open  string `json:"open,omitempty"`
+	Close string `json:"close,omitempty"`
+
+	TCPFlags   string `json:"tcp_flags,omitempty"`   // knockd TCPFlags syntax, "fin,!ack"
+	DelayMS    int    `json:"delay_ms,omitempty"`    // milliseconds between knocks
+	Method     string `json:"method,omitempty"`      // "", "auto", "connect" or "raw"
+	Family     string `json:"family,omitempty"`      // "", "any", "inet" or "inet6" (ssh_config names)
+	WaitPort   uint16 `json:"wait_port,omitempty"`   // TCP port that proves the door opened
+	SeqTimeout int    `json:"seq_timeout,omitempty"` // the door's seq_timeout in seconds, 0 unknown
+	Notes      string `json:"notes,omitempty"`
+
+	SPA *SPAConfig `json:"spa,omitempty"`
+	OTP *OTPConfig `json:"otp,omitempty"`
+}
+
+// SPAConfig holds what an fwknop single packet authorization needs.
+type SPAConfig struct {
+	KeyBase64     string   `json:"key_base64,omitempty"`
+	HMACKeyBase64 string   `json:"hmac_key_base64,omitempty"`
+	Access        []string `json:"access,omitempty"` // "tcp/22"
+	AllowIP       string   `json:"allow_ip,omitempty"`
+	ServerPort    uint16   `json:"server_port,omitempty"`
+	Proto         string   `json:"proto,omitempty"`
+	FWTimeout     int      `json:"fw_timeout,omitempty"`
+	TimeOffset    int      `json:"time_offset,omitempty"`
+	UseHMAC       bool     `json:"use_hmac,omitempty"`
+	NATAccess     string   `json:"nat_access,omitempty"`
+}
+
+// OTPConfig holds a one-time sequence generator's state.
+type OTPConfig struct {
+	Secret  []byte `json:"secret,omitempty"`
+	Counter uint64 `json:"counter,omitempty"`
+	Length  int    `json:"length,omitempty"`
+	PortLo  uint16 `json:"port_lo,omitempty"`
+	PortHi  uint16 `json:"port_hi,omitempty"`
+	Proto   string `json:"proto,omitempty"`
+}
+
+// EffectiveKind returns p.Kind, with "" read as [KindSequence].
+func (p *Profile) EffectiveKind() Kind {
+	if p.Kind == "" {
+		return KindSequence
+	}
+	return p.Kind
+}
+
+// OpenSeq parses the open sequence.
+func (p *Profile) OpenSeq() (seq.Sequence, error) { return seq.Parse(seq.TCP, p.Open) }
+
+// CloseSeq parses the close sequence; it returns nil, nil when there is none.
+func (p *Profile) CloseSeq() (seq.Sequence, error) {
+	if p.Close == "" {
+		return nil, nil
+	}
+	return seq.Parse(seq.TCP, p.Close)
+}
+
+// Clone returns a deep copy of p.
+func (p *Profile) Clone() *Profile {
+	c := *p
+	if p.SPA != nil {
+		s := *p.SPA
+		s.Access = append([]string(nil), p.SPA.Access...)
+		c.SPA = &s
+	}
+	if p.OTP != nil {
+		o := *p.OTP
+		o.Secret = append([]byte(nil), p.OTP.Secret...)
+		c.OTP = &o
+	}
+	return &c
+}
+
+// ValidName reports whether name can name a profile: 1 to 64 letters,
+// digits, '.', '_', '-' or '@', starting with a letter or digit, and not a
+// port list (which `knock HOST PORT` would read as knocks).
+func ValidName(name string) error {
+	if name == "" || len(name) > MaxNameLen {
+		return fmt.Errorf("%w: name %q must be 1 to %d characters", ErrInvalid, name, MaxNameLen)
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			i > 0 && strings.ContainsRune("._-@", r)
+		if !ok {
+			return fmt.Errorf("%w: name %q: use letters, digits, '.', '_', '-' and '@', starting with a letter or digit", ErrInvalid, name)
+		}
+	}
+	if _, err := seq.Parse(seq.TCP, name); err == nil {
+		return fmt.Errorf("%w: name %q looks like a port list", ErrInvalid, name)
+	}
+	return nil
+}
+
+// seqSyntax explains the sequence syntax in errors, which never quote the
+// sequence itself: it is the secret.
+const seqSyntax = "(want PORT[:tcp|udp],... with ports 1..65535, at most 32 knocks)"
+
+// Normalize canonicalises p's sequences and flags in place (explicit
+// protocols, knockd spelling) and validates it.
+func (p *Profile) Normalize() error {
+	if p.Open != "" {
+		s, err := p.OpenSeq()
+		if err != nil {
+			return fmt.Errorf("%w: malformed open sequence %s", ErrInvalid, seqSyntax)
+		}
+		p.Open = s.String()
+	}
+	if p.Close != "" {
+		s, err := p.CloseSeq()
+		if err != nil {
+			return fmt.Errorf("%w: malformed close sequence %s", ErrInvalid, seqSyntax)
+		}
+		p.Close = s.String()
+	}
+	if p.TCPFlags != "" {
+		f, err := seq.ParseFlags(p.TCPFlags)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		p.TCPFlags = f.String()
+	}
+	if p.Kind == KindSequence {
+		p.Kind = ""
+	}
+	return p.Validate()
+}
+
+// Validate checks every field without changing p. Error text never
+// contains a sequence or key.
+func (p *Profile) Validate() error {
+	if err := ValidName(p.Name); err != nil {
+		return err
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w %q: "+format, append([]any{ErrInvalid, p.Name}, args...)...)
+	}
+	switch p.Kind {
+	case "", KindSequence:
+		if p.Open == "" {
+			return bad("no open sequence")
+		}
+	case KindSPA:
+		if p.SPA == nil {
+			return bad("kind spa without spa settings")
+		}
+	case KindOTP:
+		if p.OTP == nil {
+			return bad("kind otp without otp settings")
+		}
+	default:
+		return bad("unknown kind %q (want sequence, spa or otp)", p.Kind)
+	}
+	if err := validHost(p.Host); err != nil {
+		return bad("%v", err)
+	}
+	// Sequences are checked but never quoted: they are the secret.
+	if p.Open != "" {
+		if _, err := p.OpenSeq(); err != nil {
+			return bad("malformed open sequence %s", seqSyntax)
+		}
+	}
+	if p.Close != "" {
+		if _, err := p.CloseSeq(); err != nil {
+			return bad("malformed close sequence %s", seqSyntax)
+		}
+	}
+	if _, err := seq.ParseFlags(p.TCPFlags); err != nil {
+		return bad("%v", err)
+	}
+	if p.DelayMS < 0 || p.DelayMS > 600000 {
+		return bad("delay %d ms out of range 0..600000", p.DelayMS)
+	}
+	switch p.Method {
+	case "", "auto", "connect", "raw":
+	default:
+		return bad("invalid method %q (want auto, connect or raw)", p.Method)
+	}
+	switch p.Family {
+	case "", "any", "inet", "inet6":
+	default:
+		return bad("invalid address family %q (want any, inet or inet6)", p.Family)
+	}
+	if p.SeqTimeout < 0 || p.SeqTimeout > 86400 {
+		return bad("seq_timeout %d out of range", p.SeqTimeout)
+	}
+	if len(p.Notes) > MaxNotesLen {
+		return bad("notes longer than %d bytes", MaxNotesLen)
+	}
+	return nil
+}
+
+// validHost accepts DNS names and IP literals (with an IPv6 zone): ASCII
+// letters, digits and ".-_:%[]", at most 255 bytes.
+func validHost(h string) error {
+	if len(h) > MaxHostLen {
+		return fmt.Errorf("host longer than %d bytes", MaxHostLen)
+	}
+	for _, r := range h {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_:%[]", r)
+		if !ok {
+			return fmt.Errorf("invalid host %q", h)
+		}
+	}
+	return nil
+}
