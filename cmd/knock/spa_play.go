@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knock-dev/knock/internal/fwknoprc"
+	"github.com/knock-dev/knock/internal/profiles"
+	"github.com/knock-dev/knock/internal/sender"
+	"github.com/knock-dev/knock/internal/spa"
+)
+
+func init() {
+	// SPA has no close action: fwknopd removes its rule after the timeout.
+	players[profiles.KindSPA] = player{open: openSPA}
+	profiles.RegisterImporter(profiles.Importer{
+		Name:   "fwknoprc",
+		Detect: fwknoprc.LooksLike,
+		Import: importFwknoprc,
+	})
+}
+
+// openSPA sends a fresh SPA packet for the profile and, when a wait port
+// is known, verifies it, resending fresh packets while the port stays
+// closed.
+func openSPA(ctx context.Context, t *target, kf *knockFlags, stderr io.Writer) (sender.Result, error) {
+	if err := spaFlagsApply(kf); err != nil {
+		return sender.Result{}, err
+	}
+	p, err := t.spaPlan(kf)
+	if err != nil {
+		return sender.Result{}, err
+	}
+	res, err := p.run(ctx, t.Stdout, stderr)
+	if err == nil && p.verify.Port == 0 && !p.dryRun {
+		fmt.Fprintf(stderr, "knock: hint: sent an SPA packet to %s without verifying; to check that the port opened, give --wait PORT or save one: knock profile edit %s --wait-port PORT\n", t.Name, t.Name)
+	}
+	return res, err
+}
+
+// spaFlagsApply refuses sequence-only flags for an SPA profile.
+func spaFlagsApply(kf *knockFlags) error {
+	var bad []string
+	if kf.udp {
+		bad = append(bad, "--udp")
+	}
+	if kf.delay != 0 {
+		bad = append(bad, "--delay")
+	}
+	if kf.method != "" && kf.method != "auto" {
+		bad = append(bad, "--method")
+	}
+	if kf.tcpFlags != "" {
+		bad = append(bad, "--tcp-flags")
+	}
+	if kf.payload != "" {
+		bad = append(bad, "--payload")
+	}
+	if kf.seqTimeout != 0 {
+		bad = append(bad, "--seq-timeout")
+	}
+	if len(bad) > 0 {
+		return usagef("%s: only for knock sequences, not for an SPA profile", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// spaPlan builds the plan from the profile, then the flags.
+func (t *target) spaPlan(kf *knockFlags) (*spaPlan, error) {
+	c := t.Profile.SPA
+	if c == nil {
+		return nil, fmt.Errorf("profile %q: kind spa without spa settings", t.Name)
+	}
+	keys, err := profileSPAKeys(c)
+	if err != nil {
+		return nil, asUsage(fmt.Errorf("profile %q: %w", t.Name, err))
+	}
+	conf := spaConfig{
+		access:     c.Access,
+		allowIP:    c.AllowIP,
+		port:       c.ServerPort,
+		proto:      c.Proto,
+		fwTimeout:  c.FWTimeout,
+		timeOffset: time.Duration(c.TimeOffset) * time.Second,
+		nat:        c.NATAccess,
+	}
+	p, err := conf.plan(t.Host, keys)
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			err = ue.err
+		}
+		return nil, asUsage(fmt.Errorf("profile %q: %w", t.Name, err))
+	}
+	if err := kf.applySPA(p); err != nil {
+		return nil, err
+	}
+	if !t.Addr.Is4() {
+		return nil, usagef("profile %q: %s is %s, but fwknopd 2.6 reads SPA packets over IPv4 only; use -4, or knock profile edit %s --family inet", t.Name, t.Host, t.Addr, t.Name)
+	}
+	p.addr = t.Addr
+	p.verify.Port = t.WaitPort
+	return p, nil
+}
+
+// profileSPAKeys decodes a profile's keys. An HMAC key is used whenever
+// there is one; USE_HMAC without one is an error.
+func profileSPAKeys(c *profiles.SPAConfig) (spa.Keys, error) {
+	if c.UseHMAC && c.HMACKeyBase64 == "" {
+		return spa.Keys{}, fmt.Errorf("%w: USE_HMAC is set but HMAC_KEY_BASE64 is missing", spa.ErrBadKey)
+	}
+	return spa.ParseKeys(c.KeyBase64, c.HMACKeyBase64)
+}
+
+// importFwknoprc turns each named stanza of an fwknoprc into an SPA
+// profile, [default] applied first. A stanza using something knock cannot
+// send (GPG, another digest, HTTP address resolution ...) is not imported
+// and a warning names each such line; malformed values fail the import
+// with file:line.
+func importFwknoprc(file string, data []byte, _ profiles.ImportOptions) ([]*profiles.Profile, []string, error) {
+	f, err := fwknoprc.Parse(file, bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, err
+	}
+	var ps []*profiles.Profile
+	var warns []string
+	warned := map[int]bool{}
+	used := map[string]bool{}
+	for _, st := range f.Named {
+		c, err := f.Resolve(st.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		var fatal []string
+		for _, is := range c.Issues {
+			msg := fmt.Sprintf("%s:%d: %s: %s", file, is.Line, is.Name, is.Reason)
+			if is.Fatal {
+				fatal = append(fatal, msg)
+			} else if !warned[is.Line] {
+				warned[is.Line] = true
+				warns = append(warns, msg)
+			}
+		}
+		if len(fatal) > 0 {
+			for _, m := range fatal {
+				warns = append(warns, fmt.Sprintf("%s; stanza [%s] not imported", m, st.Name))
+			}
+			continue
+		}
+		p, skip, err := stanzaProfile(file, st, c, used)
+		if err != nil {
+			return nil, nil, err
+		}
+		if skip != "" {
+			warns = append(warns, skip)
+			continue
+		}
+		if c.SpoofUser != "" {
+			warns = append(warns, fmt.Sprintf("%s:%d: SPOOF_USER: not kept in profile %s; knock sends your login name (matters only with the server's REQUIRE_USERNAME)", file, c.Lines["SPOOF_USER"], p.Name))
+		}
+		used[p.Name] = true
+		ps = append(ps, p)
+	}
+	if len(ps) == 0 && len(warns) == 0 {
+		warns = append(warns, fmt.Sprintf("%s: no named stanzas", file))
+	}
+	return ps, warns, nil
+}
+
+// stanzaProfile converts one resolved stanza. It returns a warning instead
+// of a profile when the stanza lacks what an SPA packet needs, and an
+// error naming file:line for a malformed value.
+func stanzaProfile(file string, st *fwknoprc.Stanza, c *fwknoprc.Config, used map[string]bool) (*profiles.Profile, string, error) {
+	at := func(name string) string {
+		if l, ok := c.Lines[name]; ok {
+			return fmt.Sprintf("%s:%d", file, l)
+		}
+		return fmt.Sprintf("%s:%d", file, st.Line)
+	}
+	bad := func(name string, err error) error {
+		return fmt.Errorf("%s: stanza [%s]: %w", at(name), st.Name, err)
+	}
+	skip := func(format string, args ...any) string {
+		return fmt.Sprintf("%s:%d: stanza [%s]: %s; not imported", file, st.Line, st.Name, fmt.Sprintf(format, args...))
+	}
+	// Keys: the base64 form wins, as in fwknop.
+	keyName, key := "KEY_BASE64", []byte(nil)
+	var err error
+	switch {
+	case c.KeyBase64 != "":
+		if key, err = spa.DecodeKey("KEY_BASE64", c.KeyBase64); err != nil {
+			return nil, "", bad("KEY_BASE64", err)
+		}
+	case c.Key != "":
+		keyName, key = "KEY", []byte(c.Key)
+	default:
+		return nil, skip("no KEY_BASE64 or KEY (fwknop would prompt for it; knock needs it in the stanza)"), nil
+	}
+	hmacName, hmacKey := "HMAC_KEY_BASE64", []byte(nil)
+	switch {
+	case c.HMACKeyBase64 != "":
+		if hmacKey, err = spa.DecodeKey("HMAC_KEY_BASE64", c.HMACKeyBase64); err != nil {
+			return nil, "", bad("HMAC_KEY_BASE64", err)
+		}
+	case c.HMACKey != "":
+		hmacName, hmacKey = "HMAC_KEY", []byte(c.HMACKey)
+	case c.UseHMAC:
+		return nil, skip("USE_HMAC is Y but there is no HMAC_KEY_BASE64 or HMAC_KEY"), nil
+	}
+	if c.UseHMACSet && !c.UseHMAC && hmacKey != nil {
+		// fwknop sends no HMAC with USE_HMAC N, whatever the key.
+		hmacKey = nil
+	}
+	keys := spa.Keys{Enc: key, HMAC: hmacKey}
+	if err := keys.Validate(); err != nil {
+		name := keyName
+		if len(key) <= spa.MaxKeyLen {
+			name = hmacName
+		}
+		return nil, "", bad(name, err)
+	}
+	if c.Access == "" {
+		return nil, skip("no ACCESS (such as tcp/22)"), nil
+	}
+	acc, err := spa.ParseAccess(c.Access)
+	if err != nil {
+		return nil, "", bad("ACCESS", err)
+	}
+	allow := c.AllowIP
+	if allow == "" {
+		allow = "source"
+	}
+	if _, err := spa.ParseAllowIP(allow); err != nil {
+		return nil, "", bad("ALLOW_IP", err)
+	}
+	if _, err := spa.ParseProto(c.Proto); err != nil {
+		return nil, "", bad("SPA_SERVER_PROTO", err)
+	}
+	var nat *spa.NAT
+	if c.NATAccess != "" {
+		if nat, err = spa.ParseNAT(c.NATAccess); err != nil {
+			return nil, "", bad("NAT_ACCESS", err)
+		}
+	}
+	kb64, hb64 := keys.Base64()
+	sc := &profiles.SPAConfig{
+		KeyBase64:     kb64,
+		HMACKeyBase64: hb64,
+		AllowIP:       allow,
+		ServerPort:    c.ServerPort,
+		Proto:         c.Proto,
+		FWTimeout:     c.FWTimeout,
+		TimeOffset:    int(c.TimeOffset / time.Second),
+		UseHMAC:       len(keys.HMAC) > 0,
+		NATAccess:     c.NATAccess,
+	}
+	for _, a := range acc {
+		sc.Access = append(sc.Access, a.String())
+	}
+	p := &profiles.Profile{
+		Name: spaProfileName(st.Name, used),
+		Kind: profiles.KindSPA,
+		Host: c.Server,
+		// fwknopd 2.6 sniffs IPv4 only: knock, ssh and proxy use IPv4.
+		Family: "inet",
+		SPA:    sc,
+		Notes:  fmt.Sprintf("imported from %s [%s]", file, st.Name),
+	}
+	// The first TCP port asked for proves that the door opened (through
+	// NAT, the forwarded port).
+	p.WaitPort = spaWaitPort(spa.Request{Access: acc, NAT: nat})
+	if p.WaitPort != 0 {
+		p.Notes += fmt.Sprintf("; wait port %d from its ACCESS", p.WaitPort)
+	}
+	// Check the whole request once, so that a packet fwknopd would take for
+	// GPG is reported at import.
+	if _, err := new(spa.Encoder).Encode(spa.Request{Access: acc, ClientTimeout: c.FWTimeout, NAT: nat}, keys); err != nil {
+		return nil, "", bad("ACCESS", err)
+	}
+	return p, "", nil
+}
+
+// spaProfileName makes a valid, unused profile name from a stanza name.
+func spaProfileName(stanza string, used map[string]bool) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(stanza) {
+		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	name := strings.Trim(b.String(), "-._@")
+	if len(name) > profiles.MaxNameLen-8 {
+		name = name[:profiles.MaxNameLen-8]
+	}
+	if profiles.ValidName(name) != nil {
+		name = "spa-" + name
+	}
+	base := name
+	for i := 2; used[name]; i++ {
+		name = base + "-" + strconv.Itoa(i)
+	}
+	return name
+}
