@@ -188,6 +188,11 @@ func (t *target) close(ctx context.Context, kf *knockFlags, stderr io.Writer) er
 
 // playProfile is `knock NAME` and `knock close NAME`.
 func playProfile(ctx context.Context, name string, kf *knockFlags, closing bool) error {
+	if !closing && os.Getenv(envOpened) == name {
+		// Run by an ssh that knock ssh started (a Match exec line): the
+		// door is open, and a second open would leave a rule behind.
+		return nil
+	}
 	t, err := resolveTarget(ctx, name, kf)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@
 package lab
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -41,28 +42,41 @@ func (l *Lab) ListenTCP(t testing.TB, ns, addr string) net.Listener {
 }
 
 // InNamespace runs fn on an OS thread that has joined network namespace
-// ns; the thread is discarded afterwards, so no other goroutine ever runs
-// in the namespace.
+// ns, and moves the thread back before releasing it, so no other goroutine
+// ever runs in the namespace. (A thread left in a namespace could be the
+// main thread, which Go never ends, and then the whole test process would
+// count as "in" the namespace.)
 func InNamespace(ns string, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		// No UnlockOSThread: the thread exits with the goroutine.
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer orig.Close()
 		f, err := os.Open(filepath.Join("/run/netns", ns))
 		if err != nil {
+			runtime.UnlockOSThread()
 			errc <- err
 			return
 		}
 		defer f.Close()
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			errc <- err
-			return
-		}
 		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- err
 			return
 		}
-		errc <- fn()
+		ferr := fn()
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			// Stay locked: the goroutine exits and Go retires the thread.
+			errc <- fmt.Errorf("return from namespace %s: %w", ns, err)
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
 	}()
 	return <-errc
 }
