@@ -1,0 +1,101 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/knock-dev/knock/internal/lab"
+)
+
+// pickTerm drives `knock pick` in a real terminal: tmux, started inside the
+// client namespace, so the knocks reach the lab's knockd.
+type pickTerm struct {
+	t      *testing.T
+	l      *lab.Lab
+	socket string
+}
+
+func (p *pickTerm) tmux(args ...string) string {
+	p.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-S", p.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("tmux %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (p *pickTerm) screen() string { return p.tmux("capture-pane", "-p", "-t", "pick") }
+
+func (p *pickTerm) waitScreen(what string, timeout time.Duration) bool {
+	return lab.WaitFor(timeout, func() bool { return strings.Contains(p.screen(), what) })
+}
+
+func TestLabPickTmux(t *testing.T) {
+	t.Parallel()
+	lab.Require(t, "knockd", "tmux")
+	l := lab.New(t)
+	kd := l.Knockd(t, senderDoor("pick", "7951,7952:udp,7953", "seq_timeout = 10"))
+	l.ListenTCP(t, l.Server, "0.0.0.0:22") // the port k verifies (ssh_config's, 22)
+
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_STATE_HOME=" + filepath.Join(home, ".state"), "DBUS_SESSION_BUS_ADDRESS=", "NO_COLOR=1", "TERM=xterm-256color"}
+	// Several thousand ssh_config hosts, and the lab host among them.
+	var cfg strings.Builder
+	for i := 0; i < 4000; i++ {
+		fmt.Fprintf(&cfg, "Host host-%04d\n  HostName 203.0.113.%d\n", i, i%250+1)
+	}
+	fmt.Fprintf(&cfg, "Host labhost\n  HostName %s\n", lab.ServerIP4)
+	os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte(cfg.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := lab.KnockBinary(t)
+	r := l.RunIn(t, l.Client, env, bin, "profile", "add", "labhost", "--store", "file", "--open", "7951,7952:udp,7953", "--wait-port", "0")
+	if r.Code != 0 {
+		r = l.RunIn(t, l.Client, env, bin, "profile", "add", "labhost", "--store", "file", "--open", "7951,7952:udp,7953")
+	}
+	if r.Code != 0 {
+		t.Fatalf("profile add: %d %s", r.Code, r.Stderr)
+	}
+
+	p := &pickTerm{t: t, l: l, socket: filepath.Join(t.TempDir(), "tmux.sock")}
+	ip, _ := lab.LookPath("ip")
+	shell := fmt.Sprintf("env %s %s netns exec %s %s pick --timeout 5; echo EXIT=$?; sleep 60",
+		strings.Join(env, " "), ip, l.Client, bin)
+	p.tmux("new-session", "-d", "-s", "pick", "-x", "120", "-y", "30", shell)
+	t.Cleanup(func() { exec.Command("tmux", "-S", p.socket, "kill-server").Run() })
+
+	if !p.waitScreen("4001 hosts", 10*time.Second) {
+		t.Fatalf("no first frame with 4001 hosts:\n%s", p.screen())
+	}
+	if strings.Contains(p.screen(), "7951") {
+		t.Fatal("the picker shows a sequence")
+	}
+	p.tmux("send-keys", "-t", "pick", "/", "labh")
+	if !p.waitScreen("4000 filtered", 5*time.Second) {
+		t.Fatalf("the filter did not narrow the list:\n%s", p.screen())
+	}
+	p.tmux("send-keys", "-t", "pick", "Enter") // apply the filter
+	if !p.waitScreen("4000 filtered", 5*time.Second) {
+		t.Fatalf("enter dropped the filter:\n%s", p.screen())
+	}
+	p.tmux("send-keys", "-t", "pick", "k") // knock only
+	if !senderWaitOpened(l, "pick", lab.ClientIP4.String()) {
+		t.Fatalf("k did not open the lab door:\n%s\nknockd:\n%s", p.screen(), kd.Log())
+	}
+	if !p.waitScreen("✓ labhost", 5*time.Second) {
+		t.Fatalf("no success line:\n%s", p.screen())
+	}
+	p.tmux("send-keys", "-t", "pick", "q")
+	if !p.waitScreen("EXIT=130", 5*time.Second) {
+		t.Fatalf("q did not leave with 130:\n%s", p.screen())
+	}
+}
