@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/knock-dev/knock/internal/gen"
-	"github.com/knock-dev/knock/internal/lab"
 	"github.com/knock-dev/knock/internal/seq"
 )
 
@@ -23,7 +22,7 @@ func knockCLI(t *testing.T, home string, args ...string) (string, string, int) {
 			t.Fatal(err)
 		}
 	}
-	c := exec.Command(lab.KnockBinary(t), args...)
+	c := exec.Command(knockBin(t), args...)
 	c.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "DBUS_SESSION_BUS_ADDRESS=", "KNOCK_SSH_CONFIG="+sshConfig)
 	var so, se bytes.Buffer
 	c.Stdout, c.Stderr = &so, &se

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"runtime/debug"
 )
 
@@ -32,6 +33,7 @@ func versionString() string {
 	if v == "" || v == "(devel)" {
 		v = "devel"
 	}
+	v = strings.TrimPrefix(v, "v") // go install's v1.2.3 and a release's 1.2.3 read the same
 	if c == "" {
 		c = "unknown"
 	}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// completionFiles maps each shell to its committed script in completions/.
+var completionFiles = map[string]string{
+	"bash":       "knock.bash",
+	"zsh":        "_knock",
+	"fish":       "knock.fish",
+	"powershell": "knock.ps1",
+}
+
+// execRoot runs a fresh command tree in process and returns its stdout and
+// exit code.
+func execRoot(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs(args)
+	code := exitCode(root.Execute())
+	return out.String(), code
+}
+
+// TestCompletionScriptsUpToDate is the Go side of
+// scripts/check-generated.sh: the committed scripts are what the command
+// tree generates.
+func TestCompletionScriptsUpToDate(t *testing.T) {
+	dir := filepath.Join("..", "..", "completions")
+	for _, shell := range completionShells {
+		t.Run(shell, func(t *testing.T) {
+			got, code := execRoot(t, "completion", shell)
+			if code != exitOK {
+				t.Fatalf("knock completion %s: exit %d", shell, code)
+			}
+			want, err := os.ReadFile(filepath.Join(dir, completionFiles[shell]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("completions/%s differs from `knock completion %s`; run scripts/check-generated.sh -w", completionFiles[shell], shell)
+			}
+		})
+	}
+}
+
+func TestCompletionCommandUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"completion"}, exitUsage},
+		{[]string{"completion", "tcsh"}, exitUsage},
+		{[]string{"completion", "bash", "zsh"}, exitUsage},
+		{[]string{"completion", "fish", "--no-descriptions"}, exitOK},
+		{[]string{"completion", "powershell"}, exitOK},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			out, code := execRoot(t, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d", code, tc.code)
+			}
+			if code == exitOK && !strings.Contains(out, "__complete") {
+				t.Errorf("script does not call knock __complete:\n%.300s", out)
+			}
+		})
+	}
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/knock-dev/knock/internal/manpage"
+)
+
+func init() { register(newManCmd) }
+
+// newManCmd is the hidden `knock man`: it prints knock(1) in roff, built
+// from the command tree, for packaging (knock man | gzip -9n > knock.1.gz).
+func newManCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "man",
+		Short:  "Print the knock(1) man page in roff",
+		Hidden: true,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("man takes no arguments (got %q)", args[0])
+			}
+			return nil
+		},
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// cobra adds --help and --version to a command only when it
+			// runs; the page documents them for the root.
+			root := cmd.Root()
+			root.InitDefaultHelpFlag()
+			root.InitDefaultVersionFlag()
+			return manpage.Write(cmd.OutOrStdout(), root, manPage())
+		},
+	}
+}
+
+// manPage is what the man page says beyond the command tree.
+func manPage() manpage.Page {
+	v, d := manVersionDate()
+	return manpage.Page{
+		Section: "1",
+		Date:    d,
+		Source:  "knock " + v,
+		Manual:  "User Commands",
+		ExitStatus: []manpage.Exit{
+			{Code: exitOK, Meaning: "Sent; with --wait (or a profile's wait port) the guarded port was verified open."},
+			{Code: exitFailure, Meaning: "Network failure, or the guarded port did not open."},
+			{Code: exitUsage, Meaning: "Bad usage or bad input; the message names the offending value or config line."},
+			{Code: exitInterrupted, Meaning: "Interrupted (Ctrl+C), or the picker was left without a choice."},
+		},
+		ExitNote: "knock ssh exits with the exit code of ssh. Errors are one line on standard error: knock: error: ...",
+		SeeAlso:  []string{"knockd(1)", "fwknop(8)", "ssh(1)", "ssh_config(5)"},
+	}
+}
+
+// manVersionDate returns the version and the date for the page footer:
+// the build's date, else SOURCE_DATE_EPOCH (reproducible builds), else
+// none, so that the page does not change from one run to the next.
+func manVersionDate() (v, d string) {
+	// versionString is "knock V (commit C, built D)".
+	s := strings.TrimPrefix(versionString(), "knock ")
+	v, rest, _ := strings.Cut(s, " (")
+	if _, built, ok := strings.Cut(rest, "built "); ok {
+		d = strings.TrimSuffix(built, ")")
+	}
+	if d == "unknown" {
+		d = ""
+	}
+	if e := os.Getenv("SOURCE_DATE_EPOCH"); e != "" && d == "" {
+		if n, err := strconv.ParseInt(e, 10, 64); err == nil {
+			d = time.Unix(n, 0).UTC().Format(time.DateOnly)
+		}
+	}
+	if len(d) > len(time.DateOnly) {
+		d = d[:len(time.DateOnly)] // an RFC 3339 build time: keep the day
+	}
+	return v, d
+}
