@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"runtime/debug"
+	"strings"
 )
 
 // Set with -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
