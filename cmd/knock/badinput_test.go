@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +18,8 @@ var (
 	testBinErr  error
 )
 
-// knockBin builds the command once for tests that run it as a user would.
+// knockBin builds the command once for tests that run it as a user would
+// (portable: no lab needed).
 func knockBin(t *testing.T) string {
 	t.Helper()
 	testBinOnce.Do(func() {
@@ -30,10 +32,10 @@ func knockBin(t *testing.T) string {
 		if runtime.GOOS == "windows" {
 			testBin += ".exe"
 		}
-		out, err := exec.Command("go", "build", "-o", testBin, ".").CombinedOutput()
-		if err != nil {
-			testBinErr = err
-			t.Logf("%s", out)
+		c := exec.Command("go", "build", "-o", testBin, ".")
+		c.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := c.CombinedOutput(); err != nil {
+			testBinErr = fmt.Errorf("go build: %v: %s", err, out)
 		}
 	})
 	if testBinErr != nil {

@@ -77,17 +77,9 @@ func (kf *knockFlags) apply(p *knockPlan) error {
 	case kf.ipv6:
 		p.family = sender.IPv6
 	}
-	if kf.wait != 0 {
-		p.verify.Port = kf.wait
+	if err := kf.applyVerify(&p.verify); err != nil {
+		return err
 	}
-	if kf.timeout <= 0 {
-		return usagef("invalid timeout %g (want seconds > 0)", kf.timeout)
-	}
-	if kf.retries < 0 || kf.retries > 100 {
-		return usagef("invalid retries %d (want 0..100)", kf.retries)
-	}
-	p.verify.Timeout = seconds(kf.timeout)
-	p.verify.Retries = kf.retries
 	if kf.seqTimeout < 0 {
 		return usagef("invalid seq-timeout %g (want seconds >= 0)", kf.seqTimeout)
 	}
@@ -96,6 +88,23 @@ func (kf *knockFlags) apply(p *knockPlan) error {
 	}
 	p.dryRun = kf.dryRun
 	p.verbose = kf.verbose
+	return nil
+}
+
+// applyVerify sets the verification options from --wait, --timeout and
+// --retries; a wait port already in v stays unless --wait is given.
+func (kf *knockFlags) applyVerify(v *sender.Verify) error {
+	if kf.wait != 0 {
+		v.Port = kf.wait
+	}
+	if kf.timeout <= 0 {
+		return usagef("invalid timeout %g (want seconds > 0)", kf.timeout)
+	}
+	if kf.retries < 0 || kf.retries > 100 {
+		return usagef("invalid retries %d (want 0..100)", kf.retries)
+	}
+	v.Timeout = seconds(kf.timeout)
+	v.Retries = kf.retries
 	return nil
 }
 

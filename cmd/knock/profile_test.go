@@ -3,48 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-var (
-	profileBinOnce sync.Once
-	profileBin     string
-	profileBinErr  error
-)
-
-// profileKnockBin builds the knock command once for the CLI tests of
-// profiles (portable: no lab needed).
-func profileKnockBin(t *testing.T) string {
-	t.Helper()
-	profileBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "knock-profile-test-")
-		if err != nil {
-			profileBinErr = err
-			return
-		}
-		profileBin = filepath.Join(dir, "knock")
-		if runtime.GOOS == "windows" {
-			profileBin += ".exe"
-		}
-		c := exec.Command("go", "build", "-o", profileBin, ".")
-		c.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := c.CombinedOutput(); err != nil {
-			profileBinErr = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	if profileBinErr != nil {
-		t.Fatal(profileBinErr)
-	}
-	return profileBin
-}
 
 // profileCLI runs the knock binary as a user with a fresh HOME and no
 // keyring (no D-Bus session bus), so profiles go to the file store.
@@ -70,7 +36,7 @@ func (c *profileCLI) run(stdin string, args ...string) (stdout, stderr string, c
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, profileKnockBin(c.t), args...)
+	cmd := exec.CommandContext(ctx, knockBin(c.t), args...)
 	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var so, se bytes.Buffer

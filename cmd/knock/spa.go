@@ -394,17 +394,9 @@ func (kf *knockFlags) applySPA(p *spaPlan) error {
 		return usagef("-6: fwknopd 2.6 reads SPA packets over IPv4 only")
 	}
 	p.family = sender.IPv4
-	if kf.wait != 0 {
-		p.verify.Port = kf.wait
+	if err := kf.applyVerify(&p.verify); err != nil {
+		return err
 	}
-	if kf.timeout <= 0 {
-		return usagef("invalid timeout %g (want seconds > 0)", kf.timeout)
-	}
-	if kf.retries < 0 || kf.retries > 100 {
-		return usagef("invalid retries %d (want 0..100)", kf.retries)
-	}
-	p.verify.Timeout = seconds(kf.timeout)
-	p.verify.Retries = kf.retries
 	p.dryRun = kf.dryRun
 	p.verbose = p.verbose || kf.verbose
 	return nil
