@@ -90,6 +90,12 @@ Exit codes: 0 no problems, 1 problems found, 2 bad usage or unreadable file.`,
 // and a summary.
 func doctorServer(w io.Writer, df *doctorFlags) error {
 	in := doctor.Input{}
+	if err := notDir("knockd configuration", df.serverConfig); err != nil {
+		return err
+	}
+	if err := notDir("iptables-save dump", df.rules); err != nil {
+		return err
+	}
 	in.Conf, in.ConfErr = knockdconf.ParseFile(df.serverConfig)
 	if in.Conf == nil {
 		return asUsage(in.ConfErr)
@@ -119,6 +125,18 @@ func doctorServer(w io.Writer, df *doctorFlags) error {
 	}
 	fmt.Fprintf(w, "knock doctor: %d %s in %s\n", n, plural(n, "problem"), where)
 	return exitError{exitFailure, nil}
+}
+
+// notDir refuses a directory given as a file to read (an unreadable file
+// is bad input, exit 2, not a finding).
+func notDir(what, path string) error {
+	if path == "" {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usagef("read %s: %s is a directory", what, path)
+	}
+	return nil
 }
 
 func plural(n int, word string) string {

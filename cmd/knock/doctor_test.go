@@ -74,6 +74,9 @@ func TestDoctorUsageCLI(t *testing.T) {
 		{"doctor", "--rules", "x"},
 		{"doctor", "--server-config", "x", "host"},
 		{"doctor", "somehost", "--knock"},
+		{"doctor", "host1", "host2"},
+		{"doctor", "--server-config", home},
+		{"doctor", "--server-config", filepath.Join("testdata", "knockd-seed.conf"), "--rules", home},
 		{"profile", "add", "x", "--length", "5"},
 		{"profile", "add", "x", "--generate", "--open", "31001,42002,33003"},
 		{"profile", "add", "x", "--generate", "--length", "2"},
@@ -133,6 +136,35 @@ func TestGenerateServerConfigCLI(t *testing.T) {
 		_, errOut, _ = knockCLI(t, home, "profile", "server-config", "web", "--firewall", fw, "--part", "firewall")
 		if !strings.Contains(errOut, "warning: keep a console open") {
 			t.Errorf("%s: no console warning on stderr", fw)
+		}
+	}
+}
+
+// TestServerConfigBadInputCLI: bad input to server-config gets one error
+// line naming the value, and none of the warnings about the output.
+func TestServerConfigBadInputCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the knock binary")
+	}
+	home := t.TempDir()
+	if _, errOut, code := knockCLI(t, home, "profile", "add", "web", "--host", "198.51.100.2", "--generate", "--store", "file"); code != 0 {
+		t.Fatalf("profile add --generate: exit %d: %s", code, errOut)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--firewall", "pf"}, `firewall "pf"`},
+		{[]string{"--part", "bogus"}, `part "bogus"`},
+		{[]string{"--style", "odd", "--part", "firewall"}, `style "odd"`},
+		{[]string{"--sbin", "sbin"}, `tool directory "sbin"`},
+		{[]string{"--port", "0"}, "invalid --port 0"},
+	} {
+		args := append([]string{"profile", "server-config", "web"}, tt.args...)
+		out, errOut, code := knockCLI(t, home, args...)
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		if code != exitUsage || out != "" || len(lines) != 1 || !strings.HasPrefix(lines[0], "knock: error: ") || !strings.Contains(lines[0], tt.want) {
+			t.Errorf("knock %s: exit %d, stdout %q, stderr %q; want exit 2 and one error line naming %s", strings.Join(args, " "), code, out, errOut, tt.want)
 		}
 	}
 }

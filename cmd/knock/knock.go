@@ -23,6 +23,9 @@ type knockPlan struct {
 	seqTimeout time.Duration
 	dryRun     bool
 	verbose    bool
+	// secret marks a sequence from a profile: errors must not name its
+	// knocks (see redactKnockError).
+	secret bool
 
 	addr netip.Addr // set by resolve
 }
@@ -43,6 +46,10 @@ func (kf *knockFlags) plan(host string, ports []string) (*knockPlan, error) {
 	}
 	return p, nil
 }
+
+// maxPayload is the largest UDP payload in one IPv4 datagram (65535 less
+// the IPv4 and UDP headers); IPv6 allows 20 bytes more.
+const maxPayload = 65507
 
 // apply sets the plan's options from the flags. Profile callers use it
 // after filling the plan from the profile, so only flags the user set
@@ -67,6 +74,9 @@ func (kf *knockFlags) apply(p *knockPlan) error {
 		}
 	}
 	if kf.payload != "" {
+		if len(kf.payload) > maxPayload {
+			return usagef("--payload is %d bytes; a UDP knock carries at most %d", len(kf.payload), maxPayload)
+		}
 		p.opts.Payload = []byte(kf.payload)
 	}
 	switch {
@@ -172,10 +182,42 @@ func (p *knockPlan) run(ctx context.Context, stdout, stderr io.Writer) (sender.R
 		if errors.Is(err, sender.ErrNotOpened) {
 			return res, fmt.Errorf("knocked %s (%s) but %w", p.host, p.addr, err)
 		}
+		if p.secret {
+			return res, redactKnockError(p.host, p.addr, err)
+		}
 		return res, err
 	}
 	if p.verbose && res.Verified {
 		fmt.Fprintf(stderr, "knock: port %d on %s open after %s (%d round(s))\n", p.verify.Port, p.addr, res.Elapsed.Round(time.Millisecond), res.Rounds)
 	}
 	return res, nil
+}
+
+// redactedError keeps err for errors.Is/As (exit codes) but prints msg,
+// which names no knock of the sequence.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
+
+// redactKnockError rewrites a send error of a stored (secret) sequence:
+// the sender's text names the knock ("knock 1 (7000:tcp) ...") and the
+// socket's text the port ("->198.51.100.2:7000"), so only the innermost
+// cause (for example "network is unreachable") is kept.
+func redactKnockError(host string, addr netip.Addr, err error) error {
+	cause := err
+	for {
+		next := errors.Unwrap(cause)
+		if next == nil {
+			break
+		}
+		cause = next
+	}
+	return redactedError{
+		msg: fmt.Sprintf("knocking %s (%s) failed: %v (ports not shown: the sequence is a secret)", host, addr, cause),
+		err: err,
+	}
 }

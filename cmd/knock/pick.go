@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/knock-dev/knock/internal/history"
 	"github.com/knock-dev/knock/internal/picker"
@@ -99,6 +100,11 @@ func (a *pickActions) Close(ctx context.Context, name string) (string, error) {
 }
 
 func runPick(ctx context.Context, kf *knockFlags) error {
+	// The picker reads keys from stdin and draws on stderr (stdout stays
+	// free for results); without a terminal there it cannot work.
+	if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stderr.Fd())) {
+		return usagef("knock pick needs an interactive terminal on stdin and stderr; without one, knock a profile by name: knock NAME")
+	}
 	acts := &pickActions{kf: kf, opened: map[string]*door{}}
 	out, err := picker.Run(picker.Options{
 		Fast:    pickFastSource,

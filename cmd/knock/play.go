@@ -208,7 +208,7 @@ func playProfile(ctx context.Context, name string, kf *knockFlags, closing bool)
 // then the flags the user gave, which override them.
 func (t *target) sequencePlan(kf *knockFlags, sq seq.Sequence, verify bool) (*knockPlan, error) {
 	p := t.Profile
-	pl := &knockPlan{host: t.Host, seq: sq, family: t.Family, addr: t.Addr}
+	pl := &knockPlan{host: t.Host, seq: sq, family: t.Family, addr: t.Addr, secret: true}
 	pl.opts.Delay = time.Duration(p.DelayMS) * time.Millisecond
 	m, err := sender.ParseMethod(p.Method)
 	if err != nil {

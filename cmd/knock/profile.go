@@ -607,7 +607,12 @@ close sequences) or a knock profile export.
 
 Nothing is written when a profile of the same name exists, unless
 --replace.`,
-		Args: oneName,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("want one FILE to import (- for stdin), got %d arguments", len(args))
+			}
+			return nil
+		},
 		RunE: func(_ *cobra.Command, args []string) error {
 			data, err := readInput(args[0])
 			if err != nil {

@@ -4,6 +4,7 @@ package main
 // profileSubcommands, which newProfileCmd in profile.go ranges over.
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -51,6 +52,13 @@ sequences: it is meant for the server, not for logs.`,
 		ValidArgsFunction: completeProfileName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
+			if cmd.Flags().Changed("port") && port == 0 {
+				return usagef("invalid --port 0 (want 1..65535)")
+			}
+			// Warnings wait until the configuration has rendered, so that
+			// bad input gets its one error line and nothing else.
+			var warns []string
+			warn := func(format string, args ...any) { warns = append(warns, fmt.Sprintf(format, args...)) }
 			st, err := openStores()
 			if err != nil {
 				return err
@@ -76,19 +84,19 @@ sequences: it is meant for the server, not for logs.`,
 				return fmt.Errorf("profile %q: malformed close sequence", name)
 			}
 			if len(cfg.Close) == 0 {
-				warnf("profile %q has no close sequence, so `knock close %s` sends nothing; the close door below uses the reversed open sequence: save it with knock profile edit %s --close - and type it", name, name, name)
+				warn("profile %q has no close sequence, so `knock close %s` sends nothing; the close door below uses the reversed open sequence: save it with knock profile edit %s --close - and type it", name, name, name)
 			}
 			if cfg.Flags, err = seq.ParseFlags(p.TCPFlags); err != nil {
 				return fmt.Errorf("profile %q: %w", name, err)
 			}
 			if cfg.Flags.NeedsRaw() {
-				warnf("tcpflags %q need raw sockets on every client (root or CAP_NET_RAW, none on Windows)", cfg.Flags)
+				warn("tcpflags %q need raw sockets on every client (root or CAP_NET_RAW, none on Windows)", cfg.Flags)
 			}
 			cfg.Port = serverConfigPort(cmd, name, p, port)
 			if p.SeqTimeout > 0 {
 				cfg.SeqTimeout = time.Duration(p.SeqTimeout) * time.Second
 				if min := serverconf.MinSeqTimeout(len(cfg.Open)); cfg.SeqTimeout < min {
-					warnf("the profile's seq_timeout %d s is short for %d knocks; using %d s", p.SeqTimeout, len(cfg.Open), int(serverconf.SeqTimeoutFor(len(cfg.Open))/time.Second))
+					warn("the profile's seq_timeout %d s is short for %d knocks; using %d s", p.SeqTimeout, len(cfg.Open), int(serverconf.SeqTimeoutFor(len(cfg.Open))/time.Second))
 					cfg.SeqTimeout = 0
 				}
 			}
@@ -97,16 +105,21 @@ sequences: it is meant for the server, not for logs.`,
 				doorTimeout = serverconf.SeqTimeoutFor(len(cfg.Open))
 			}
 			if need := time.Duration(p.DelayMS*(len(cfg.Open)-1)) * time.Millisecond; need >= doorTimeout-time.Second {
-				warnf("the profile's delay of %d ms makes the sequence last %s, too long for the door's seq_timeout of %s", p.DelayMS, need, doorTimeout)
+				warn("the profile's delay of %d ms makes the sequence last %s, too long for the door's seq_timeout of %s", p.DelayMS, need, doorTimeout)
 			}
 			pt := serverconf.Part(part)
 			if pt != serverconf.PartKnockd {
-				warnf("keep a console open on the server (provider console, second session) until `knock %s` has worked: the firewall rules block new connections to tcp/%d", name, cfg.Port)
+				warn("keep a console open on the server (provider console, second session) until `knock %s` has worked: the firewall rules block new connections to tcp/%d", name, cfg.Port)
 			}
-			if err := serverconf.Render(cmd.OutOrStdout(), cfg, pt); err != nil {
+			var out bytes.Buffer
+			if err := serverconf.Render(&out, cfg, pt); err != nil {
 				return asUsage(err)
 			}
-			return nil
+			for _, w := range warns {
+				warnf("%s", w)
+			}
+			_, err = out.WriteTo(cmd.OutOrStdout())
+			return err
 		},
 	}
 	f := c.Flags()

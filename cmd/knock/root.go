@@ -27,6 +27,11 @@ func run(args []string) int {
 	root := newRootCmd()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra's own error for an argument that names no subcommand
+		// ("knock profile bogus", "knock pick extra"): bad usage.
+		err = asUsage(err)
+	}
 	if err != nil {
 		if ctx.Err() != nil && !errors.As(err, new(exitError)) {
 			err = errInterrupted
@@ -74,8 +79,20 @@ opened, 2 bad usage or input, 130 interrupted.`,
 	for _, f := range subcommands {
 		root.AddCommand(f())
 	}
+	markArgErrorsUsage(root)
 	root.CompletionOptions.HiddenDefaultCmd = false
 	return root
+}
+
+// markArgErrorsUsage marks the errors of every command's argument check (cobra's
+// NoArgs, ExactArgs, ...) as bad usage, exit code 2, as flag errors are.
+func markArgErrorsUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error { return asUsage(check(cmd, args)) }
+	}
+	for _, sub := range c.Commands() {
+		markArgErrorsUsage(sub)
+	}
 }
 
 // knockFlags are the flags of the knock action; `knock ssh` and `knock

@@ -218,7 +218,7 @@ func stanzaProfile(file string, st *fwknoprc.Stanza, c *fwknoprc.Config, used ma
 		hmacKey = nil
 	}
 	keys := spa.Keys{Enc: key, HMAC: hmacKey}
-	if err := keys.Validate(); err != nil {
+	if err := keys.ValidateAs(keyName, hmacName); err != nil {
 		name := keyName
 		if len(key) <= spa.MaxKeyLen {
 			name = hmacName

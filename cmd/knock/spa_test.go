@@ -89,6 +89,9 @@ func TestSPABadInput(t *testing.T) {
 		{"offset", send("-A", "tcp/22", "--key-file", good, "--time-offset", "3weeks"), nil, `unknown unit "weeks"`},
 		{"user", send("-A", "tcp/22", "--key-file", good, "--user", "a:b"), nil, `invalid user name "a:b"`},
 		{"ipv6 server", []string{"spa", "send", "2001:db8::2", "-A", "tcp/22", "--key-file", good, "--dry-run"}, nil, "address 2001:db8::2 is not IPv4"},
+		{"no host", []string{"spa", "send", "-A", "tcp/22", "--key-file", good}, nil, "accepts 1 arg(s), received 0"},
+		{"keygen argument", []string{"spa", "keygen", "extra"}, nil, `unknown command "extra"`},
+		{"unknown subcommand", []string{"spa", "bogus"}, nil, `unknown command "bogus"`},
 	}
 	if runtime.GOOS != "windows" {
 		tests = append(tests, struct {
@@ -213,6 +216,19 @@ func TestSPAImportBadKey(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	if code != exitUsage || len(lines) != 1 || !strings.Contains(lines[0], rc+":5: stanza [x]: invalid key: HMAC_KEY_BASE64 equals KEY_BASE64") {
 		t.Fatalf("import: %d %q", code, stderr)
+	}
+	// KEY and HMAC_KEY (passphrases): the error names them, not their
+	// base64 twins, and never shows them.
+	for _, tc := range []struct{ stanza, want string }{
+		{"KEY SuperSecretPassphraseThatIsWayTooLongForRijndael\n", rc + "3:4: stanza [x]: invalid key: KEY is 48 bytes long, fwknop allows 1..32"},
+		{"KEY samekey\nHMAC_KEY samekey\n", rc + "3:5: stanza [x]: invalid key: HMAC_KEY equals KEY"},
+	} {
+		rc3 := writeFile(t, rc+"3", "[x]\nSPA_SERVER 127.0.0.1\nACCESS tcp/22\n"+tc.stanza, 0o600)
+		_, stderr, code = runKnockBin(t, env, "profile", "import", rc3, "--store", "file")
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != exitUsage || len(lines) != 1 || !strings.Contains(lines[0], tc.want) || strings.Contains(stderr, "SuperSecret") || strings.Contains(stderr, "samekey") {
+			t.Errorf("import %q: %d %q, want one line with %q", tc.stanza, code, stderr, tc.want)
+		}
 	}
 	rc = writeFile(t, filepath.Join(dir, "fwknoprc2"), "[x]\nSPA_SERVER 127.0.0.1\nACCESS sctp/22\nKEY_BASE64 "+testSPAKey+"\n", 0o600)
 	_, stderr, code = runKnockBin(t, env, "profile", "import", rc, "--store", "file")

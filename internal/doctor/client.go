@@ -216,16 +216,19 @@ func isPrivate(a netip.Addr) bool {
 // sequence: neither the first knock of the open door nor that of its
 // reversed close door, so the probe starts no attempt at knockd.
 func ProbeKnockPort(ctx context.Context, addr netip.Addr, knocks seq.Sequence, timeout time.Duration) *Result {
-	var inner []seq.Knock
+	var inner []int
 	for i, k := range knocks {
 		if k.Proto == seq.TCP && i > 0 && i < len(knocks)-1 {
-			inner = append(inner, k)
+			inner = append(inner, i)
 		}
 	}
 	if len(inner) == 0 {
 		return &Result{Status: OK, Check: "knock ports", Message: "not probed: no tcp knock inside the sequence (probing the first or last knock would start a door)"}
 	}
-	port := inner[len(inner)/2].Port
+	i := inner[len(inner)/2]
+	port := knocks[i].Port
+	// The sequence is a secret: name the knock by its place, not its port.
+	which := fmt.Sprintf("knock %d of %d (tcp)", i+1, len(knocks))
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}
@@ -236,11 +239,11 @@ func ProbeKnockPort(ctx context.Context, addr netip.Addr, knocks seq.Sequence, t
 	switch {
 	case err == nil:
 		c.Close()
-		return &Result{Status: Fail, Check: "knock ports", Message: fmt.Sprintf("tcp/%d (a knock port) answered: knock ports stay closed on a knockd server, so a proxy, VPN or security software here intercepts connections (or the server listens there) and the knocks may never reach knockd", port)}
+		return &Result{Status: Fail, Check: "knock ports", Message: fmt.Sprintf("%s answered: knock ports stay closed on a knockd server, so a proxy, VPN or security software here intercepts connections (or the server listens there) and the knocks may never reach knockd", which)}
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &Result{Status: OK, Check: "knock ports", Message: fmt.Sprintf("tcp/%d (a knock port) refused: the SYN went out and nothing intercepts it", port)}
+		return &Result{Status: OK, Check: "knock ports", Message: fmt.Sprintf("%s refused: the SYN went out and nothing intercepts it", which)}
 	default:
-		return &Result{Status: OK, Check: "knock ports", Message: fmt.Sprintf("tcp/%d (a knock port) not answered, as a knockd port should be", port)}
+		return &Result{Status: OK, Check: "knock ports", Message: fmt.Sprintf("%s not answered, as a knockd port should be", which)}
 	}
 }
 

@@ -100,11 +100,18 @@ func TestCheckClientLoopback(t *testing.T) {
 	}
 	// A knock port that answers: the listener stands in for a proxy.
 	answered, _ := seq.Parse(seq.TCP, "31001,"+itoa(open)+",33003")
-	if r := ProbeKnockPort(context.Background(), addr, answered, time.Second); r.Status != Fail {
+	if r := ProbeKnockPort(context.Background(), addr, answered, time.Second); r.Status != Fail || !strings.Contains(r.Message, "knock 2 of 3") {
 		t.Errorf("answered knock port: %v", r)
 	}
-	if r := ProbeKnockPort(context.Background(), addr, knocks, time.Second); r.Status != OK {
+	r := ProbeKnockPort(context.Background(), addr, knocks, time.Second)
+	if r.Status != OK {
 		t.Errorf("closed knock port: %v", r)
+	}
+	// The sequence is a secret: the report names the knock, not its port.
+	for _, k := range knocks {
+		if strings.Contains(r.Message, itoa(k.Port)) {
+			t.Errorf("report names knock port %d: %v", k.Port, r)
+		}
 	}
 	udp, _ := seq.Parse(seq.UDP, "31001:tcp,42002,33003:tcp")
 	if r := ProbeKnockPort(context.Background(), addr, udp, time.Second); r.Status != OK || !strings.Contains(r.Message, "not probed") {

@@ -29,8 +29,12 @@ func ParseGateSpec(s string) (GateSpec, error) {
 		return GateSpec{}, fmt.Errorf("invalid gate %q (want LISTEN=BACKEND, e.g. :2222=127.0.0.1:22)", s)
 	}
 	for _, a := range []string{l, b} {
-		if _, port, err := net.SplitHostPort(a); err != nil || port == "" || port == "0" {
+		_, port, err := net.SplitHostPort(a)
+		if err != nil || port == "" {
 			return GateSpec{}, fmt.Errorf("invalid gate %q: %q is not HOST:PORT", s, a)
+		}
+		if n, err := net.LookupPort("tcp", port); err != nil || n == 0 {
+			return GateSpec{}, fmt.Errorf("invalid gate %q: port %q of %q (want 1..65535)", s, port, a)
 		}
 	}
 	return GateSpec{Listen: l, Backend: b}, nil

@@ -272,7 +272,8 @@ func TestServeParseGateSpec(t *testing.T) {
 	if g, err := ParseGateSpec(":2222=127.0.0.1:22"); err != nil || g.Listen != ":2222" || g.Backend != "127.0.0.1:22" {
 		t.Errorf("%+v %v", g, err)
 	}
-	for _, bad := range []string{"", ":2222", "=x", "a=b", ":0=:22", "[::1]:22=nohost"} {
+	for _, bad := range []string{"", ":2222", "=x", "a=b", ":0=:22", "[::1]:22=nohost",
+		":99999=127.0.0.1:22", ":2222=127.0.0.1:65536", ":nosuchservice=127.0.0.1:22", ":2222=127.0.0.1:-1"} {
 		if _, err := ParseGateSpec(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -62,18 +62,28 @@ func decodeKey(name, value string) ([]byte, error) {
 
 // Validate checks key lengths and that the HMAC key differs from the
 // encryption key, as fwknop requires.
-func (k Keys) Validate() error {
+func (k Keys) Validate() error { return k.ValidateAs(keyB64Name, hmacKeyB64Name) }
+
+// ValidateAs is [Keys.Validate] with errors that name the keys as the
+// caller read them: KEY_BASE64 or KEY, HMAC_KEY_BASE64 or HMAC_KEY.
+func (k Keys) ValidateAs(keyName, hmacName string) error {
+	size := func(name string, n int) string {
+		if strings.HasSuffix(name, "_BASE64") {
+			return fmt.Sprintf("%s decodes to %d bytes", name, n)
+		}
+		return fmt.Sprintf("%s is %d bytes long", name, n)
+	}
 	if len(k.Enc) == 0 {
 		return fmt.Errorf("%w: %s (or KEY) is missing", ErrBadKey, keyB64Name)
 	}
 	if len(k.Enc) > MaxKeyLen {
-		return fmt.Errorf("%w: %s decodes to %d bytes, fwknop allows 1..%d", ErrBadKey, keyB64Name, len(k.Enc), MaxKeyLen)
+		return fmt.Errorf("%w: %s, fwknop allows 1..%d", ErrBadKey, size(keyName, len(k.Enc)), MaxKeyLen)
 	}
 	if len(k.HMAC) > MaxHMACKeyLen {
-		return fmt.Errorf("%w: %s decodes to %d bytes, fwknop allows 1..%d", ErrBadKey, hmacKeyB64Name, len(k.HMAC), MaxHMACKeyLen)
+		return fmt.Errorf("%w: %s, fwknop allows 1..%d", ErrBadKey, size(hmacName, len(k.HMAC)), MaxHMACKeyLen)
 	}
 	if len(k.HMAC) > 0 && subtle.ConstantTimeCompare(k.Enc, k.HMAC) == 1 {
-		return fmt.Errorf("%w: %s equals %s; the HMAC key must differ from the encryption key", ErrBadKey, hmacKeyB64Name, keyB64Name)
+		return fmt.Errorf("%w: %s equals %s; the HMAC key must differ from the encryption key", ErrBadKey, hmacName, keyName)
 	}
 	return nil
 }
