@@ -21,7 +21,7 @@ import (
 func init() {
 	register(newPickCmd)
 	pickHook = func(cmd *cobra.Command) error {
-		return runPick(cmd.Context(), &knockFlags{method: "auto", timeout: 10, retries: 8})
+		return runPick(cmd.Context(), &knockFlags{method: "auto", timeout: defaultTimeout, retries: defaultRetries})
 	}
 }
 

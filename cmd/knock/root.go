@@ -112,6 +112,14 @@ type knockFlags struct {
 	dryRun     bool
 }
 
+// Defaults of the verification flags. Thirteen rounds succeed 99.9% of
+// the time when a quarter of all knocks are lost (see README, Benchmarks),
+// and fit in the default timeout.
+const (
+	defaultRetries = 12
+	defaultTimeout = 10
+)
+
 func (kf *knockFlags) register(c *cobra.Command) {
 	f := c.Flags()
 	f.BoolVarP(&kf.udp, "udp", "u", false, "make udp the default protocol (as knockd's knock -u)")
@@ -123,8 +131,8 @@ func (kf *knockFlags) register(c *cobra.Command) {
 	f.StringVar(&kf.tcpFlags, "tcp-flags", "", "TCP flags as knockd's TCPFlags (syn, fin,!ack, ...)")
 	f.StringVar(&kf.payload, "payload", "", "payload of UDP knocks")
 	f.Uint16Var(&kf.wait, "wait", 0, "verify: wait until this TCP `PORT` accepts, else retry and fail")
-	f.Float64Var(&kf.timeout, "timeout", 10, "seconds to wait for --wait, over all retries")
-	f.IntVar(&kf.retries, "retries", 8, "how many times to replay the sequence when --wait sees no open port")
+	f.Float64Var(&kf.timeout, "timeout", defaultTimeout, "seconds to wait for --wait, over all retries")
+	f.IntVar(&kf.retries, "retries", defaultRetries, "how many times to replay the sequence when --wait sees no open port")
 	f.Float64Var(&kf.seqTimeout, "seq-timeout", 0, "the door's seq_timeout in seconds: warn when the sequence cannot finish inside it")
 	f.BoolVar(&kf.dryRun, "dry-run", false, "print what would be sent, send nothing")
 }

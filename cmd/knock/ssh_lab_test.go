@@ -110,12 +110,12 @@ func (s *sshLab) requireOpen() {
 }
 
 // closeByHand plays the close sequence to addr until the client's rules
-// are gone, at most once per round a knock can play (--retries 8): a
+// are gone, at most once per round a knock can play (--retries 12): a
 // knock that was not closed by knock itself may have opened more than
 // once.
 func (s *sshLab) closeByHand(addr string) {
 	s.t.Helper()
-	for i := 0; i < 9 && len(s.AcceptRules(s.t)) > 0; i++ {
+	for i := 0; i < defaultRetries+1 && len(s.AcceptRules(s.t)) > 0; i++ {
 		ok(s.t, "knock close by hand", s.knock(addr, sshCloseSeq), s)
 		lab.WaitFor(2*time.Second, func() bool { return len(s.AcceptRules(s.t)) == 0 })
 	}
