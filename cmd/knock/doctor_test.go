@@ -38,7 +38,7 @@ func knockCLI(t *testing.T, home string, args ...string) (string, string, int) {
 
 func TestDoctorSeedCLI(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the knock binary")
+		t.Skip("-short: builds the knock binary")
 	}
 	conf := filepath.Join("..", "..", "internal", "doctor", "testdata", "seed-knockd.conf")
 	rules := filepath.Join("..", "..", "internal", "doctor", "testdata", "seed-rules.v4")
@@ -65,7 +65,7 @@ func TestDoctorSeedCLI(t *testing.T) {
 
 func TestDoctorUsageCLI(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the knock binary")
+		t.Skip("-short: builds the knock binary")
 	}
 	home := t.TempDir()
 	for _, args := range [][]string{
@@ -92,7 +92,7 @@ func TestDoctorUsageCLI(t *testing.T) {
 // configuration and lints it: the generated knockd doors are clean.
 func TestGenerateServerConfigCLI(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the knock binary")
+		t.Skip("-short: builds the knock binary")
 	}
 	home := t.TempDir()
 	if _, errOut, code := knockCLI(t, home, "profile", "add", "web", "--host", "198.51.100.2", "--generate", "--length", "6", "--proto", "udp", "--store", "file"); code != 0 {
@@ -144,7 +144,7 @@ func TestGenerateServerConfigCLI(t *testing.T) {
 // line naming the value, and none of the warnings about the output.
 func TestServerConfigBadInputCLI(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the knock binary")
+		t.Skip("-short: builds the knock binary")
 	}
 	home := t.TempDir()
 	if _, errOut, code := knockCLI(t, home, "profile", "add", "web", "--host", "198.51.100.2", "--generate", "--store", "file"); code != 0 {

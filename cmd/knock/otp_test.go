@@ -70,7 +70,7 @@ func (c *otpCLI) profile(name string) *profiles.Profile {
 
 func TestOTPCommands(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the knock binary")
+		t.Skip("-short: builds and runs the knock binary")
 	}
 	c := newOTPCLI(t)
 	c.mustRun("otp", "init", "door", "--host", "127.0.0.1", "--length", "6", "--ports", "7000-7999",
@@ -164,7 +164,7 @@ func TestOTPCommands(t *testing.T) {
 // loopback.
 func TestOTPConcurrentCounter(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the knock binary")
+		t.Skip("-short: builds and runs the knock binary")
 	}
 	c := newOTPCLI(t)
 	c.mustRun("otp", "init", "busy", "--host", "127.0.0.1", "--store", "file")

@@ -286,21 +286,31 @@ func readSequences(cmd *cobra.Command, pf *profileFields, in *secretReader) erro
 	return nil
 }
 
-func addProfile(p *profiles.Profile, storeFlag string) error {
+// chooseStore opens the stores and picks the one new profiles go to:
+// --store, else the keyring, else (with a one-line notice) the file.
+func chooseStore(storeFlag string) (*profiles.Stores, profiles.StoreName, error) {
 	st, err := openStores()
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	want, err := storeArg(storeFlag)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	to, notice, err := st.Choose(want)
 	if err != nil {
-		return fmt.Errorf("%w; use --store file", err)
+		return nil, "", fmt.Errorf("%w; use --store file", err)
 	}
 	if notice != "" {
 		noticef("%s", notice)
+	}
+	return st, to, nil
+}
+
+func addProfile(p *profiles.Profile, storeFlag string) error {
+	st, to, err := chooseStore(storeFlag)
+	if err != nil {
+		return err
 	}
 	if err := st.Add(p, to); err != nil {
 		return profileErr(err)
@@ -681,20 +691,9 @@ func readInput(path string) ([]byte, error) {
 // importProfiles checks every name before writing any, so that a
 // duplicate stops the import with nothing written.
 func importProfiles(res *profiles.ImportResult, storeFlag string, replace bool) error {
-	st, err := openStores()
+	st, to, err := chooseStore(storeFlag)
 	if err != nil {
 		return err
-	}
-	want, err := storeArg(storeFlag)
-	if err != nil {
-		return err
-	}
-	to, notice, err := st.Choose(want)
-	if err != nil {
-		return fmt.Errorf("%w; use --store file", err)
-	}
-	if notice != "" {
-		noticef("%s", notice)
 	}
 	existing := map[string]profiles.StoreName{}
 	es, err := st.List()

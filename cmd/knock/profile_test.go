@@ -154,7 +154,7 @@ func TestProfileFileStoreCLI(t *testing.T) {
 
 func TestProfileFileSecurity(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("mode bits do not protect files on Windows")
+		t.Skip("mode bits do not protect files on Windows (CI runs on Linux)")
 	}
 	c := newProfileCLI(t)
 	c.want(0, "", "profile", "add", "srv", "--host", "127.0.0.1", "--open", "7000")

@@ -204,7 +204,7 @@ func stopProc(p *lab.Proc) {
 func TestParityKnockdServe(t *testing.T) {
 	lab.Require(t, "knockd", "iptables", "ip6tables", "knock")
 	if testing.Short() {
-		t.Skip("lab test")
+		t.Skip("-short: lab test")
 	}
 	l := lab.New(t)
 	var table []string
@@ -258,7 +258,7 @@ func TestParityKnockdServe(t *testing.T) {
 func TestParityOneTimeSequences(t *testing.T) {
 	lab.Require(t, "knockd", "iptables")
 	if testing.Short() {
-		t.Skip("lab test")
+		t.Skip("-short: lab test")
 	}
 	l := lab.New(t)
 	const body = "# one-time sequences\n 7101,7102,7103\n 7201:udp,7202,7203\n"
@@ -314,7 +314,7 @@ func TestParityOneTimeSequences(t *testing.T) {
 func TestServeGateLab(t *testing.T) {
 	lab.Require(t, "socat")
 	if testing.Short() {
-		t.Skip("lab test")
+		t.Skip("-short: lab test")
 	}
 	l := lab.New(t)
 	l.Start(t, l.Server, "socat", "TCP-LISTEN:2200,bind=127.0.0.1,fork,reuseaddr", "SYSTEM:echo hello")

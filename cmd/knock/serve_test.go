@@ -16,7 +16,7 @@ import (
 // gets one line naming the file and line, and a non-zero exit.
 func TestServeBadInput(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary")
+		t.Skip("-short: builds the binary")
 	}
 	dir := t.TempDir()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -86,7 +86,7 @@ func TestDemo(t *testing.T) {
 
 func TestDemoBinary(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary")
+		t.Skip("-short: builds the binary")
 	}
 	stdout, stderr, code := runKnockBin(t, []string{"NO_COLOR=1"}, "demo")
 	if code != 0 || !strings.Contains(stdout, "all steps passed") || stderr != "" {

@@ -17,7 +17,7 @@ import (
 // so tcp/22 never opens; `knock doctor` on the server's own files says so.
 func TestLabSeedNeverOpens(t *testing.T) {
 	if testing.Short() {
-		t.Skip("lab test: namespaces and real daemons")
+		t.Skip("-short: lab test: namespaces and real daemons")
 	}
 	lab.Require(t, "knockd", "iptables", "nft")
 	l := lab.New(t)

@@ -90,7 +90,7 @@ func TestProfileFileStoreConcurrentWriters(t *testing.T) {
 
 func TestProfileFileStoreMode(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("mode bits do not protect files on Windows")
+		t.Skip("mode bits do not protect files on Windows (CI runs on Linux)")
 	}
 	dir := t.TempDir()
 	s, _ := New(Options{Dir: dir, NoKeyring: true})

@@ -49,7 +49,7 @@ func listenForever(addr string) {
 // only, never a time.
 func TestLabRetryUnderLoss(t *testing.T) {
 	if testing.Short() {
-		t.Skip("lab test: 60 knocks through a lossy link")
+		t.Skip("-short: lab test: 60 knocks through a lossy link")
 	}
 	lab.Require(t, "knockd", "iptables")
 	l := lab.New(t)

@@ -22,7 +22,7 @@ import (
 // `knock doctor NAME --knock` in the client namespace.
 func TestLabServerConfig(t *testing.T) {
 	if testing.Short() {
-		t.Skip("lab test: namespaces and real daemons")
+		t.Skip("-short: lab test: namespaces and real daemons")
 	}
 	lab.Require(t, "knockd", "iptables", "nft")
 	for _, fw := range []string{"iptables", "nftables"} {
@@ -34,7 +34,7 @@ func TestLabServerConfig(t *testing.T) {
 // after --open-for seconds, without a close knock.
 func TestLabServerConfigTimed(t *testing.T) {
 	if testing.Short() {
-		t.Skip("lab test: namespaces and real daemons")
+		t.Skip("-short: lab test: namespaces and real daemons")
 	}
 	lab.Require(t, "knockd", "iptables", "nft")
 	for _, fw := range []string{"iptables", "nftables"} {
