@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/knock-dev/knock/internal/seq"
@@ -216,17 +217,27 @@ func Describe(addr netip.Addr, sq seq.Sequence, opts Options, method Method) []s
 	return lines
 }
 
+// spinWindow is how long before a knock's time sleepUntil stops trusting
+// the timer and yields in a loop instead: timers fire up to a millisecond
+// late on a busy machine, and --delay is kept to well within one.
+const spinWindow = time.Millisecond
+
 func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return nil
+	if d := time.Until(t) - spinWindow; d > 0 {
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
+	// At most spinWindow of yielding; bounded by the clock.
+	for time.Now().Before(t) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		runtime.Gosched()
 	}
+	return nil
 }
