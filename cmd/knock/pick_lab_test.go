@@ -99,3 +99,41 @@ func TestLabPickTmux(t *testing.T) {
 		t.Fatalf("q did not leave with 130:\n%s", p.screen())
 	}
 }
+
+// TestLabPickEnterSSH: Enter in the picker knocks the real knockd, hands
+// the terminal to the real ssh, and the close sequence follows when the
+// session ends.
+func TestLabPickEnterSSH(t *testing.T) {
+	t.Parallel()
+	lab.Require(t, "tmux")
+	s := newSSHLab(t)
+	p := &pickTerm{t: t, l: s.Lab, socket: filepath.Join(t.TempDir(), "tmux.sock")}
+	ip, _ := lab.LookPath("ip")
+	env := append([]string{"TERM=xterm-256color", "NO_COLOR=1"}, s.env...)
+	shell := fmt.Sprintf("env %s %s netns exec %s %s pick; echo EXIT=$?; sleep 60",
+		strings.Join(env, " "), ip, s.Client, lab.KnockBinary(t))
+	p.tmux("new-session", "-d", "-s", "pick", "-x", "120", "-y", "30", shell)
+	t.Cleanup(func() { exec.Command("tmux", "-S", p.socket, "kill-server").Run() })
+
+	if !p.waitScreen("lab4", 10*time.Second) {
+		t.Fatalf("no first frame:\n%s", p.screen())
+	}
+	p.tmux("send-keys", "-t", "pick", "/", "lab4")
+	p.tmux("send-keys", "-t", "pick", "Enter") // apply the filter
+	if !p.waitScreen("1 host", 5*time.Second) {
+		t.Fatalf("the filter did not narrow the list:\n%s", p.screen())
+	}
+	p.tmux("send-keys", "-t", "pick", "Enter") // knock, then ssh
+	// The remote shell is up once it echoes a command back.
+	if !lab.WaitFor(20*time.Second, func() bool {
+		p.tmux("send-keys", "-t", "pick", "echo PICK-$((6*7))", "Enter")
+		return lab.WaitFor(time.Second, func() bool { return strings.Contains(p.screen(), "PICK-42") })
+	}) {
+		t.Fatalf("no ssh session after enter:\n%s\nknockd:\n%s", p.screen(), s.kd.Log())
+	}
+	p.tmux("send-keys", "-t", "pick", "exit", "Enter")
+	if !p.waitScreen("EXIT=0", 10*time.Second) {
+		t.Fatalf("knock pick did not end with ssh's exit code 0:\n%s", p.screen())
+	}
+	s.requireClosed()
+}
