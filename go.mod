@@ -1,4 +1,4 @@
-module github.com/knock-dev/knock
+module github.com/a-knock/knock
 
 go 1.26.8
 

@@ -24,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // The build's identity, fixed so that the artefacts can be checked.
@@ -96,7 +96,7 @@ func TestPackageDeb(t *testing.T) {
 	}
 	for f, want := range map[string]string{
 		"Package": "knock", "Version": testVersion + "-1", "Architecture": runtime.GOARCH,
-		"Homepage": "https://github.com/knock-dev/knock", "Section": "net",
+		"Homepage": "https://github.com/a-knock/knock", "Section": "net",
 	} {
 		if fields[f] != want {
 			t.Errorf("control field %s = %q, want %q", f, fields[f], want)
@@ -164,7 +164,7 @@ func TestPackageRpm(t *testing.T) {
 	rpm := filepath.Join(artefacts(t), "knock-"+testVersion+"-1."+arch+".rpm")
 
 	info := run(t, "rpm", "-qp", "--queryformat", "%{NAME}|%{VERSION}|%{RELEASE}|%{ARCH}|%{URL}|%{LICENSE}\n", rpm)
-	if want := "knock|" + testVersion + "|1|" + arch + "|https://github.com/knock-dev/knock|MIT"; strings.TrimSpace(info) != want {
+	if want := "knock|" + testVersion + "|1|" + arch + "|https://github.com/a-knock/knock|MIT"; strings.TrimSpace(info) != want {
 		t.Errorf("rpm header %q, want %q", strings.TrimSpace(info), want)
 	}
 	files := strings.Fields(run(t, "rpm", "-qpl", rpm))
@@ -406,7 +406,7 @@ func TestPackageManifests(t *testing.T) {
 	sum := sums(t, out)
 	zip64 := "knock_" + testVersion + "_windows_amd64.zip"
 	zipArm := "knock_" + testVersion + "_windows_arm64.zip"
-	url := "https://github.com/knock-dev/knock/releases/download/v" + testVersion + "/"
+	url := "https://github.com/a-knock/knock/releases/download/v" + testVersion + "/"
 
 	t.Run("scoop", func(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(out, "manifests", "scoop", "knock.json"))
@@ -435,7 +435,7 @@ func TestPackageManifests(t *testing.T) {
 	t.Run("winget", func(t *testing.T) {
 		dir := filepath.Join(out, "manifests", "winget")
 		files := map[string]map[string]string{}
-		for _, name := range []string{"knock-dev.knock.yaml", "knock-dev.knock.installer.yaml", "knock-dev.knock.locale.en-US.yaml"} {
+		for _, name := range []string{"a-knock.knock.yaml", "a-knock.knock.installer.yaml", "a-knock.knock.locale.en-US.yaml"} {
 			b, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
 				t.Fatal(err)
@@ -443,14 +443,14 @@ func TestPackageManifests(t *testing.T) {
 			files[name] = yamlScalars(string(b))
 		}
 		for name, kv := range files {
-			if kv["PackageIdentifier"] != "knock-dev.knock" || kv["PackageVersion"] != testVersion || kv["ManifestVersion"] != "1.6.0" {
+			if kv["PackageIdentifier"] != "a-knock.knock" || kv["PackageVersion"] != testVersion || kv["ManifestVersion"] != "1.6.0" {
 				t.Errorf("%s: identity fields %q", name, kv)
 			}
 		}
 		need := map[string][]string{
-			"knock-dev.knock.yaml":              {"DefaultLocale", "ManifestType=version"},
-			"knock-dev.knock.installer.yaml":    {"InstallerType=zip", "NestedInstallerType=portable", "ManifestType=installer"},
-			"knock-dev.knock.locale.en-US.yaml": {"PackageLocale=en-US", "Publisher", "PackageName", "License", "ShortDescription", "ManifestType=defaultLocale"},
+			"a-knock.knock.yaml":              {"DefaultLocale", "ManifestType=version"},
+			"a-knock.knock.installer.yaml":    {"InstallerType=zip", "NestedInstallerType=portable", "ManifestType=installer"},
+			"a-knock.knock.locale.en-US.yaml": {"PackageLocale=en-US", "Publisher", "PackageName", "License", "ShortDescription", "ManifestType=defaultLocale"},
 		}
 		for name, keys := range need {
 			for _, k := range keys {
@@ -460,7 +460,7 @@ func TestPackageManifests(t *testing.T) {
 				}
 			}
 		}
-		inst, _ := os.ReadFile(filepath.Join(dir, "knock-dev.knock.installer.yaml"))
+		inst, _ := os.ReadFile(filepath.Join(dir, "a-knock.knock.installer.yaml"))
 		for _, zip := range []string{zip64, zipArm} {
 			if !strings.Contains(string(inst), "InstallerUrl: "+url+zip+"\n    InstallerSha256: \""+sum[zip]+"\"") {
 				t.Errorf("installer manifest lacks %s with its hash", zip)

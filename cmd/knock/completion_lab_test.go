@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // TestCompletionLockedKeyring saves a profile in a real Secret Service

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/lab"
-	"github.com/knock-dev/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/lab"
+	"github.com/a-knock/knock/internal/profiles"
 )
 
 // The names a completion of a host argument must offer in completionHome,

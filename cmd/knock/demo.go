@@ -15,10 +15,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/knock-dev/knock/internal/knockdconf"
-	"github.com/knock-dev/knock/internal/sender"
-	"github.com/knock-dev/knock/internal/seq"
-	"github.com/knock-dev/knock/internal/server"
+	"github.com/a-knock/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/sender"
+	"github.com/a-knock/knock/internal/seq"
+	"github.com/a-knock/knock/internal/server"
 )
 
 func init() { register(newDemoCmd) }

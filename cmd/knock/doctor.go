@@ -11,11 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/knock-dev/knock/internal/doctor"
-	"github.com/knock-dev/knock/internal/knockdconf"
-	"github.com/knock-dev/knock/internal/profiles"
-	"github.com/knock-dev/knock/internal/sender"
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/doctor"
+	"github.com/a-knock/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/sender"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 func init() { register(newDoctorCmd) }

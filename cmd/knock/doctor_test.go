@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/gen"
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/gen"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // knockCLI runs the built knock binary with a private home (file store, no

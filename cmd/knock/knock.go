@@ -8,8 +8,8 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/knock-dev/knock/internal/sender"
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/sender"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // knockPlan is everything needed to play one sequence: built from flags

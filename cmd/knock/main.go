@@ -5,6 +5,9 @@ package main
 
 import (
 	"os"
+
+	// Before bubbletea's init: no terminal query at start-up.
+	_ "github.com/a-knock/knock/internal/quietterm"
 )
 
 func main() {

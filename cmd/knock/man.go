@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/knock-dev/knock/internal/manpage"
+	"github.com/a-knock/knock/internal/manpage"
 )
 
 func init() { register(newManCmd) }

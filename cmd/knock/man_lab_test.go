@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // TestManPageGroff renders knock(1) with groff, warnings on: the roff

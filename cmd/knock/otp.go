@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/knock-dev/knock/internal/otp"
-	"github.com/knock-dev/knock/internal/profiles"
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/otp"
+	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 func init() { register(newOTPCmd) }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // End-to-end tests of one-time sequences against the real knockd: the

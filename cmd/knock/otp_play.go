@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/knock-dev/knock/internal/otp"
-	"github.com/knock-dev/knock/internal/profiles"
-	"github.com/knock-dev/knock/internal/sender"
+	"github.com/a-knock/knock/internal/otp"
+	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/sender"
 )
 
 func init() {

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/otp"
-	"github.com/knock-dev/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/otp"
+	"github.com/a-knock/knock/internal/profiles"
 )
 
 // otpCLI runs the knock binary as a user would, with its own config

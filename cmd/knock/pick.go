@@ -12,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/knock-dev/knock/internal/history"
-	"github.com/knock-dev/knock/internal/picker"
-	"github.com/knock-dev/knock/internal/profiles"
-	"github.com/knock-dev/knock/internal/sshrun"
+	"github.com/a-knock/knock/internal/history"
+	"github.com/a-knock/knock/internal/picker"
+	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/sshrun"
 )
 
 func init() {

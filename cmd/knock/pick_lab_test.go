@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // pickTerm drives `knock pick` in a real terminal: tmux, started inside the

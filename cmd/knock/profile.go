@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"github.com/knock-dev/knock/internal/profiles"
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 func init() { register(newProfileCmd) }

@@ -9,9 +9,9 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/knock-dev/knock/internal/gen"
-	"github.com/knock-dev/knock/internal/profiles"
-	"github.com/knock-dev/knock/internal/serverconf"
+	"github.com/a-knock/knock/internal/gen"
+	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/serverconf"
 )
 
 // profileAddHook adds the --generate flags to `knock profile add` and

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // profileDoor is a knockd door that touches a marker file in the lab

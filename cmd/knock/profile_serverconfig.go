@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/knock-dev/knock/internal/profiles"
-	"github.com/knock-dev/knock/internal/seq"
-	"github.com/knock-dev/knock/internal/serverconf"
+	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/seq"
+	"github.com/a-knock/knock/internal/serverconf"
 )
 
 // profileSubcommands are constructors of `knock profile` subcommands that

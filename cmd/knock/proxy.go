@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/knock-dev/knock/internal/relay"
-	"github.com/knock-dev/knock/internal/seq"
-	"github.com/knock-dev/knock/internal/sshrun"
+	"github.com/a-knock/knock/internal/relay"
+	"github.com/a-knock/knock/internal/seq"
+	"github.com/a-knock/knock/internal/sshrun"
 )
 
 func init() { register(newProxyCmd) }

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // TestKeyringSPAAndOTPLab keeps an SPA profile and a one-time profile in a

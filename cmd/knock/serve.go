@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/knock-dev/knock/internal/knockdconf"
-	"github.com/knock-dev/knock/internal/server"
+	"github.com/a-knock/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/server"
 )
 
 func init() { register(newServeCmd) }

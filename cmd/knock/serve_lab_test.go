@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // The parity suite: the same knockd.conf and the same scripted knocks

@@ -14,10 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/knock-dev/knock/internal/fwknoprc"
-	"github.com/knock-dev/knock/internal/profiles"
-	"github.com/knock-dev/knock/internal/sender"
-	"github.com/knock-dev/knock/internal/spa"
+	"github.com/a-knock/knock/internal/fwknoprc"
+	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/sender"
+	"github.com/a-knock/knock/internal/spa"
 )
 
 func init() { register(newSPACmd) }

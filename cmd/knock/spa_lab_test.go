@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/lab"
-	"github.com/knock-dev/knock/internal/spa"
+	"github.com/a-knock/knock/internal/lab"
+	"github.com/a-knock/knock/internal/spa"
 )
 
 // spaLab is a lab with the seed firewall (tcp/22 dropped), a real sshd and

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knock-dev/knock/internal/fwknoprc"
-	"github.com/knock-dev/knock/internal/profiles"
-	"github.com/knock-dev/knock/internal/sender"
-	"github.com/knock-dev/knock/internal/spa"
+	"github.com/a-knock/knock/internal/fwknoprc"
+	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/sender"
+	"github.com/a-knock/knock/internal/spa"
 )
 
 func init() {

@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/knock-dev/knock/internal/profiles"
-	"github.com/knock-dev/knock/internal/sshrun"
+	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/sshrun"
 )
 
 func init() { register(newSSHCmd) }

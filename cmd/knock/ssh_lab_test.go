@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/lab"
-	"github.com/knock-dev/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/lab"
+	"github.com/a-knock/knock/internal/profiles"
 )
 
 // End-to-end tests of knock ssh, knock proxy and `knock NAME && ssh NAME`

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/profiles"
 )
 
 func TestSSHHostKeyAliasFallback(t *testing.T) {

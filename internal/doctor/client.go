@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/knock-dev/knock/internal/sender"
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/sender"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Status grades one client check.

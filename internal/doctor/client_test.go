@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/sender"
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/sender"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 func statusOf(rs []Result, check string) (Result, bool) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // TestLabSeedNeverOpens proves the doctor's main finding against the real

@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/knock-dev/knock/internal/gen"
-	"github.com/knock-dev/knock/internal/knockdconf"
-	"github.com/knock-dev/knock/internal/seq"
-	"github.com/knock-dev/knock/internal/serverconf"
+	"github.com/a-knock/knock/internal/gen"
+	"github.com/a-knock/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/seq"
+	"github.com/a-knock/knock/internal/serverconf"
 )
 
 // Input is what [Lint] examines.

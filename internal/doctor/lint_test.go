@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/knockdconf"
 )
 
 func lintFiles(t *testing.T, conf, rules string) []Finding {

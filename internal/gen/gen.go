@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Length limits and default for generated sequences.

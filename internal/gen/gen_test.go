@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 func TestSequenceProperties(t *testing.T) {

@@ -8,7 +8,7 @@ package knockdconf
 import (
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Defaults from knockd.

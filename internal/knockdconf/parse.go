@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // maxLine is the longest line knockd reads (PATH_MAX); longer lines are

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 func TestServeConfParseSeedTutorial(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/knock-dev/knock/internal/filelock"
+	"github.com/a-knock/knock/internal/filelock"
 )
 
 // ErrBusy is returned when another process holds a profile's play lock

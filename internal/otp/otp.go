@@ -41,7 +41,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Label is the domain-separation prefix of every HMAC input; it names the

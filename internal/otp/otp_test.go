@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // vectorSecret is the secret of the test vectors: bytes 0x00..0x1f.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/knock-dev/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/knockdconf"
 )
 
 // ImportOptions tune an import.

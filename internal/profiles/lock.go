@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/knock-dev/knock/internal/filelock"
+	"github.com/a-knock/knock/internal/filelock"
 )
 
 // ErrLocked is returned when another knock process holds the profiles

@@ -14,7 +14,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Kind says how a profile opens its door.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Packet building is the hot path of raw knocks: one header per knock,

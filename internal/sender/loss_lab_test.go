@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // envListen makes the test binary a plain TCP listener (the guarded

@@ -15,7 +15,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Method selects how TCP knocks are sent.

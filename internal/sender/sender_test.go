@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // verifyChecksum verifies a checksum: the one's-complement sum over the pseudo

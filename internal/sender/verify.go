@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // ErrNotOpened is returned when the guarded port did not accept a

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 func TestServeSplitCommand(t *testing.T) {

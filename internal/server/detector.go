@@ -4,7 +4,7 @@ import (
 	"container/list"
 	"net/netip"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // DefaultMaxAttempts bounds the knock attempts tracked at once.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 var (

@@ -3,7 +3,7 @@ package server
 import (
 	"golang.org/x/net/bpf"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Packet types of a packet socket (linux/if_packet.h), seen by the filter

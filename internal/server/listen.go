@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // listener is the listen-mode source: it binds every knock port and

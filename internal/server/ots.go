@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // errExhausted reports a one-time sequences file without a valid line.

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Packet is one knock candidate: a TCP segment or UDP datagram seen by a

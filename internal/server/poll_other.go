@@ -5,7 +5,7 @@ package server
 import (
 	"io"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // poller is Linux only; elsewhere each socket has its goroutine and the

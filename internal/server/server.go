@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/knock-dev/knock/internal/knockdconf"
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Mode selects how the server sees knocks.

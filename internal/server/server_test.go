@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/knockdconf"
-	"github.com/knock-dev/knock/internal/sender"
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/sender"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 var lo = netip.MustParseAddr("127.0.0.1")

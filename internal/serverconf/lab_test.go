@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/lab"
+	"github.com/a-knock/knock/internal/lab"
 )
 
 // TestLabServerConfig generates a profile, feeds its server-config to the

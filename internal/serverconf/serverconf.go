@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 // Firewall names the server's packet filter.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knock-dev/knock/internal/knockdconf"
-	"github.com/knock-dev/knock/internal/seq"
+	"github.com/a-knock/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/seq"
 )
 
 func mustSeq(t *testing.T, s string) seq.Sequence {

@@ -1,19 +1,19 @@
-# Homebrew formula for the knock-dev tap (brew install knock-dev/tap/knock).
+# Homebrew formula for the a-knock tap (brew install a-knock/tap/knock).
 # packaging/build.sh all fills in @VERSION@ and the hashes of the macOS
 # tarballs; .goreleaser.yaml publishes the same tarballs.
 class Knock < Formula
   desc "Port-knocking client: knockd sequences, fwknop SPA, profiles and ssh"
-  homepage "https://github.com/knock-dev/knock"
+  homepage "https://github.com/a-knock/knock"
   version "@VERSION@"
   license "MIT"
 
   on_macos do
     on_intel do
-      url "https://github.com/knock-dev/knock/releases/download/v@VERSION@/knock_@VERSION@_darwin_amd64.tar.gz"
+      url "https://github.com/a-knock/knock/releases/download/v@VERSION@/knock_@VERSION@_darwin_amd64.tar.gz"
       sha256 "@SHA256_DARWIN_AMD64@"
     end
     on_arm do
-      url "https://github.com/knock-dev/knock/releases/download/v@VERSION@/knock_@VERSION@_darwin_arm64.tar.gz"
+      url "https://github.com/a-knock/knock/releases/download/v@VERSION@/knock_@VERSION@_darwin_arm64.tar.gz"
       sha256 "@SHA256_DARWIN_ARM64@"
     end
   end
