@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -46,8 +48,18 @@ func knockBin(t *testing.T) string {
 
 func runKnockBin(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	c := exec.Command(knockBin(t), args...)
+	return runKnockBinIn(t, env, "", args...)
+}
+
+// runKnockBinIn runs the knock binary with extra environment and stdin,
+// bounded to a minute, and returns its output and exit code.
+func runKnockBinIn(t *testing.T, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, knockBin(t), args...)
 	c.Env = append(os.Environ(), env...)
+	c.Stdin = strings.NewReader(stdin)
 	var so, se bytes.Buffer
 	c.Stdout, c.Stderr = &so, &se
 	err := c.Run()

@@ -123,14 +123,19 @@ func (p *knockPlan) resolve(ctx context.Context) error {
 	if p.addr.IsValid() {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	a, err := sender.Resolve(ctx, p.host, p.family)
+	a, err := resolveHost(ctx, p.host, p.family)
 	if err != nil {
 		return asUsage(err)
 	}
 	p.addr = a
 	return nil
+}
+
+// resolveHost looks host up once, within 10 seconds.
+func resolveHost(ctx context.Context, host string, fam sender.Family) (netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return sender.Resolve(ctx, host, fam)
 }
 
 // duration is how long the sequence takes from first to last knock.

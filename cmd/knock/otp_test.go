@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -31,18 +30,8 @@ func newOTPCLI(t *testing.T) *otpCLI {
 
 func (c *otpCLI) run(args ...string) (stdout, stderr string, code int) {
 	c.t.Helper()
-	cmd := exec.Command(c.bin, args...)
-	cmd.Env = append(os.Environ(), "HOME="+c.dir, "XDG_CONFIG_HOME="+c.dir, "XDG_RUNTIME_DIR="+c.dir,
-		"DBUS_SESSION_BUS_ADDRESS=")
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		c.t.Fatal(err)
-	}
-	return so.String(), se.String(), code
+	return runKnockBinIn(c.t, []string{"HOME=" + c.dir, "XDG_CONFIG_HOME=" + c.dir, "XDG_RUNTIME_DIR=" + c.dir,
+		"DBUS_SESSION_BUS_ADDRESS="}, "", args...)
 }
 
 func (c *otpCLI) mustRun(args ...string) string {

@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 )
 
 // profileCLI runs the knock binary as a user with a fresh HOME and no
@@ -34,20 +31,7 @@ func newProfileCLI(t *testing.T, extraEnv ...string) *profileCLI {
 
 func (c *profileCLI) run(stdin string, args ...string) (stdout, stderr string, code int) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, knockBin(c.t), args...)
-	cmd.Env = append(os.Environ(), c.env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		c.t.Fatal(err)
-	}
-	return so.String(), se.String(), code
+	return runKnockBinIn(c.t, c.env, stdin, args...)
 }
 
 // want runs knock and checks the exit code, and that a failure is one

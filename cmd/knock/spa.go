@@ -425,9 +425,7 @@ func (p *spaPlan) resolve(ctx context.Context) error {
 	if p.addr.IsValid() {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	a, err := sender.Resolve(ctx, p.host, p.family)
+	a, err := resolveHost(ctx, p.host, p.family)
 	if err != nil {
 		return asUsage(fmt.Errorf("%w (fwknopd 2.6 reads SPA packets over IPv4 only)", err))
 	}
