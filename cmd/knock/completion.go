@@ -7,8 +7,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newCompletionCmd) }
-
 // completionShells are the shells `knock completion` writes scripts for,
 // and the names of the committed scripts in completions/.
 var completionShells = []string{"bash", "zsh", "fish", "powershell"}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/a-knock/knock/internal/exit"
 )
 
 // completionFiles maps each shell to its committed script in completions/.
@@ -25,7 +27,7 @@ func execRoot(t *testing.T, args ...string) (string, int) {
 	root.SetOut(&out)
 	root.SetErr(&bytes.Buffer{})
 	root.SetArgs(args)
-	code := exitCode(root.Execute())
+	code := exit.Code(root.Execute())
 	return out.String(), code
 }
 

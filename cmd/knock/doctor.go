@@ -2,23 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/a-knock/knock/internal/doctor"
-	"github.com/a-knock/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/door"
+	"github.com/a-knock/knock/internal/exit"
 	"github.com/a-knock/knock/internal/profiles"
 	"github.com/a-knock/knock/internal/sender"
 	"github.com/a-knock/knock/internal/seq"
 )
-
-func init() { register(newDoctorCmd) }
 
 type doctorFlags struct {
 	serverConfig, rules string
@@ -27,7 +24,7 @@ type doctorFlags struct {
 	ipv4, ipv6          bool
 }
 
-func newDoctorCmd() *cobra.Command {
+func (a *app) newDoctorCmd() *cobra.Command {
 	df := &doctorFlags{}
 	c := &cobra.Command{
 		Use:   "doctor --server-config FILE [--rules FILE] | doctor HOST|NAME [--knock]",
@@ -55,7 +52,7 @@ Exit codes: 0 no problems, 1 problems found, 2 bad usage or unreadable file.`,
   knock doctor myserver
   knock doctor myserver --knock`,
 		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: completeHosts,
+		ValidArgsFunction: a.completeHosts,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case df.serverConfig != "" && len(args) > 0:
@@ -70,7 +67,7 @@ Exit codes: 0 no problems, 1 problems found, 2 bad usage or unreadable file.`,
 			case len(args) == 0:
 				return usagef("nothing to check: give --server-config FILE, or a HOST or profile NAME")
 			}
-			return doctorClient(cmd.Context(), cmd.OutOrStdout(), args[0], df)
+			return a.doctorClient(cmd.Context(), cmd.OutOrStdout(), args[0], df)
 		},
 	}
 	f := c.Flags()
@@ -89,25 +86,12 @@ Exit codes: 0 no problems, 1 problems found, 2 bad usage or unreadable file.`,
 // doctorServer lints the server files and prints one line per finding
 // and a summary.
 func doctorServer(w io.Writer, df *doctorFlags) error {
-	in := doctor.Input{}
-	if err := notDir("knockd configuration", df.serverConfig); err != nil {
-		return err
-	}
-	if err := notDir("iptables-save dump", df.rules); err != nil {
-		return err
-	}
-	in.Conf, in.ConfErr = knockdconf.ParseFile(df.serverConfig)
-	if in.Conf == nil {
-		return asUsage(in.ConfErr)
+	in, err := doctor.ReadInput(df.serverConfig, df.rules)
+	if err != nil {
+		return asUsage(err)
 	}
 	files := []string{df.serverConfig}
 	if df.rules != "" {
-		f, err := os.Open(df.rules)
-		if err != nil {
-			return usagef("read iptables-save dump: %v", err)
-		}
-		in.Rules, in.RulesErr = doctor.ParseRules(df.rules, io.LimitReader(f, 64<<20))
-		f.Close()
 		files = append(files, df.rules)
 	}
 	fs := doctor.Lint(in)
@@ -124,19 +108,7 @@ func doctorServer(w io.Writer, df *doctorFlags) error {
 		return nil
 	}
 	fmt.Fprintf(w, "knock doctor: %d %s in %s\n", n, plural(n, "problem"), where)
-	return exitError{exitFailure, nil}
-}
-
-// notDir refuses a directory given as a file to read (an unreadable file
-// is bad input, exit 2, not a finding).
-func notDir(what, path string) error {
-	if path == "" {
-		return nil
-	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return usagef("read %s: %s is a directory", what, path)
-	}
-	return nil
+	return exit.WithCode(exit.Failure, nil)
 }
 
 func plural(n int, word string) string {
@@ -147,56 +119,29 @@ func plural(n int, word string) string {
 }
 
 // doctorClient checks the client side of HOST or profile NAME.
-func doctorClient(ctx context.Context, w io.Writer, arg string, df *doctorFlags) error {
-	in := doctor.ClientInput{Host: arg}
-	var prof *profiles.Profile
-	if st, err := profiles.Default(); err == nil {
-		if p, _, err := st.Get(arg); err == nil {
-			prof = p
-		} else if !errors.Is(err, profiles.ErrNotFound) {
-			warnf("profiles not consulted: %v", err)
-		}
-	}
-	sh, err := lookupSSH(arg)
-	if err != nil {
-		warnf("%v", err)
-	}
-	if sh.HostName != "" {
-		in.Host = sh.HostName
-	}
-	in.SSHFamily = sh.Family
-	in.Family = familyOf(sh.Family)
-	in.Port = sh.Port
-	if in.Port == 0 && sh.HasEntry {
-		in.Port = 22
-	}
-	if prof != nil {
-		if k := prof.EffectiveKind(); k != profiles.KindSequence {
-			noticef("profile %q is of kind %s: checking its host only", arg, k)
-		}
-		if prof.Host != "" {
-			in.Host = prof.Host
-		}
-		if prof.Family != "" {
-			in.Family = familyOf(prof.Family)
-		}
-		if prof.WaitPort != 0 {
-			in.Port = prof.WaitPort
-		}
-		in.Knocks, _ = prof.OpenSeq()
-		in.Flags, _ = seq.ParseFlags(prof.TCPFlags)
-		in.Method, _ = sender.ParseMethod(prof.Method)
-	} else if df.knock {
-		return usagef("--knock needs a profile; %q is none (see knock profile list)", arg)
-	}
+func (a *app) doctorClient(ctx context.Context, w io.Writer, arg string, df *doctorFlags) error {
+	opts := door.Options{SSHConfig: a.sshConfig, Log: io.Discard, Out: io.Discard, Retries: retriesDefault}
+	opts.WaitPort = df.port
 	switch {
 	case df.ipv4:
-		in.Family = sender.IPv4
+		opts.Family = sender.IPv4
 	case df.ipv6:
-		in.Family = sender.IPv6
+		opts.Family = sender.IPv6
 	}
-	if df.port != 0 {
-		in.Port = df.port
+	t, err := door.Resolve(ctx, arg, opts)
+	if err != nil {
+		return err
+	}
+	in := doctor.ClientInput{Host: t.Host, Family: t.Family, SSHFamily: t.SSH.Family, Port: t.WaitPort()}
+	if p := t.Profile; p != nil {
+		if k := p.EffectiveKind(); k != profiles.KindSequence {
+			noticef("profile %q is of kind %s: checking its host only", arg, k)
+		}
+		in.Knocks, _ = p.OpenSeq()
+		in.Flags, _ = seq.ParseFlags(p.TCPFlags)
+		in.Method, _ = sender.ParseMethod(p.Method)
+	} else if df.knock {
+		return usagef("--knock needs a profile; %q is none (see knock profile list)", arg)
 	}
 	if in.Port == 0 {
 		in.Port = 22
@@ -206,7 +151,8 @@ func doctorClient(ctx context.Context, w io.Writer, arg string, df *doctorFlags)
 		fmt.Fprintln(w, r)
 	}
 	if addr.IsValid() && df.knock {
-		for _, r := range doctorKnock(ctx, arg, in.Port, df) {
+		opts.WaitPort = in.Port
+		for _, r := range doctorKnock(ctx, arg, opts) {
 			results = append(results, r)
 			fmt.Fprintln(w, r)
 		}
@@ -227,42 +173,37 @@ func doctorClient(ctx context.Context, w io.Writer, arg string, df *doctorFlags)
 	}
 	fmt.Fprintf(w, "knock doctor: %d %s, %d %s for %s\n", fails, plural(fails, "problem"), warns, plural(warns, "warning"), arg)
 	if fails > 0 {
-		return exitError{exitFailure, nil}
+		return exit.WithCode(exit.Failure, nil)
 	}
 	return nil
 }
 
-// doctorKnock plays `knock NAME` with the guarded port as wait port, then
-// `knock close NAME`, and reports whether the port opened and closed.
-func doctorKnock(ctx context.Context, name string, port uint16, df *doctorFlags) []doctor.Result {
-	kf := &knockFlags{}
-	kf.register(&cobra.Command{}) // the knock defaults (timeout, retries ...)
-	kf.ipv4, kf.ipv6 = df.ipv4, df.ipv6
-	kf.wait = port
+// doctorKnock opens NAME's door (verified on the guarded port), then
+// closes it, and reports whether the port opened and closed.
+func doctorKnock(ctx context.Context, name string, opts door.Options) []doctor.Result {
 	fail := func(check, format string, args ...any) []doctor.Result {
 		return []doctor.Result{{Status: doctor.Fail, Check: check, Message: fmt.Sprintf(format, args...)}}
 	}
-	t, err := resolveTarget(ctx, name, kf)
+	d, err := door.Lookup(ctx, name, opts)
 	if err != nil {
 		return fail("knock", "%v", err)
 	}
-	t.Stdout = io.Discard
-	res, err := t.open(ctx, kf, io.Discard)
+	port := d.T.WaitPort()
+	res, err := d.Open(ctx)
 	if err != nil {
-		return fail("knock", "tcp/%d on %s did not open after knock %s: %v; check the server's syslog for knockd lines (grep knockd /var/log/syslog)", port, t.Addr, name, err)
+		return fail("knock", "tcp/%d on %s did not open after knock %s: %v; check the server's syslog for knockd lines (grep knockd /var/log/syslog)", port, d.T.Addr, name, err)
 	}
-	out := []doctor.Result{{Status: doctor.OK, Check: "knock", Message: fmt.Sprintf("tcp/%d on %s opened after %d round(s), %s", port, t.Addr, res.Rounds, res.Elapsed.Round(time.Millisecond))}}
-	cl, _ := t.Profile.CloseSeq()
-	if len(cl) == 0 {
+	out := []doctor.Result{{Status: doctor.OK, Check: "knock", Message: fmt.Sprintf("tcp/%d on %s opened after %d round(s), %s", port, d.T.Addr, res.Rounds, res.Elapsed.Round(time.Millisecond))}}
+	if !d.Closable() {
 		return append(out, doctor.Result{Status: doctor.Warn, Check: "close", Message: fmt.Sprintf("profile %q has no close sequence: the port stays open until the server closes it", name)})
 	}
-	if err := t.close(ctx, kf, io.Discard); err != nil {
+	if err := d.Close(ctx); err != nil {
 		return append(out, doctor.Result{Status: doctor.Fail, Check: "close", Message: fmt.Sprintf("knock close %s: %v", name, err)})
 	}
 	// The close door needs a moment to run its command.
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if !sender.IsOpen(ctx, t.Addr, port, time.Second) {
+		if !sender.IsOpen(ctx, d.T.Addr, port, time.Second) {
 			return append(out, doctor.Result{Status: doctor.OK, Check: "close", Message: fmt.Sprintf("tcp/%d closed again after knock close %s", port, name)})
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -11,8 +11,6 @@ import (
 	"github.com/a-knock/knock/internal/manpage"
 )
 
-func init() { register(newManCmd) }
-
 // newManCmd is the hidden `knock man`: it prints knock(1) in roff, built
 // from the command tree, for packaging (knock man | gzip -9n > knock.1.gz).
 func newManCmd() *cobra.Command {

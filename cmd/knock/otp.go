@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,13 +13,11 @@ import (
 	"github.com/a-knock/knock/internal/seq"
 )
 
-func init() { register(newOTPCmd) }
-
 // maxServerFileCount bounds `knock otp server-file --count`: a million
 // lines of a few dozen bytes each.
 const maxServerFileCount = 1000000
 
-func newOTPCmd() *cobra.Command {
+func (a *app) newOTPCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "otp",
 		Short: "One-time knock sequences for knockd's one_time_sequences",
@@ -81,46 +78,14 @@ func newOTPInitCmd() *cobra.Command {
 					return asUsage(err)
 				}
 			}
-			var want profiles.StoreName
-			if store != "" {
-				if want, err = profiles.ParseStore(store); err != nil {
-					return asUsage(err)
-				}
-			}
 			secret, err := otp.NewSecret()
 			if err != nil {
 				return err
 			}
-			prof := &profiles.Profile{
-				Name:     name,
-				Kind:     profiles.KindOTP,
-				Host:     host,
-				TCPFlags: tcpFlags,
-				DelayMS:  delay,
-				WaitPort: wait,
-				OTP: &profiles.OTPConfig{
-					Secret: secret,
-					Length: p.Length,
-					PortLo: p.PortLo,
-					PortHi: p.PortHi,
-					Proto:  string(p.Mode),
-				},
-			}
-			st, err := otpStores()
+			prof := &profiles.Profile{Name: name, Kind: profiles.KindOTP, Host: host, TCPFlags: tcpFlags, DelayMS: delay, WaitPort: wait,
+				OTP: &profiles.OTPConfig{Secret: secret, Length: p.Length, PortLo: p.PortLo, PortHi: p.PortHi, Proto: string(p.Mode)}}
+			to, err := saveProfile(prof, store)
 			if err != nil {
-				return err
-			}
-			to, notice, err := st.Choose(want)
-			if err != nil {
-				return err
-			}
-			if notice != "" {
-				noticef("%s", notice)
-			}
-			if err := st.Add(prof, to); err != nil {
-				if errors.Is(err, profiles.ErrExists) || errors.Is(err, profiles.ErrInvalid) {
-					return asUsage(err)
-				}
 				return err
 			}
 			noticef("created one-time profile %q in the %s store (counter 0, %d knocks on ports %s, %s)",
@@ -179,7 +144,7 @@ file never re-issues a used sequence.`,
 			}
 			return nil
 		},
-		ValidArgsFunction: completeHosts,
+		ValidArgsFunction: completeProfileName,
 	}
 	c.Flags().Uint64Var(&count, "count", 0, "how many sequences to print (required)")
 	c.Flags().Uint64Var(&from, "from", 0, "number of the first sequence (default: the current counter)")
@@ -215,7 +180,7 @@ func newOTPStatusCmd() *cobra.Command {
 			fmt.Fprintf(w, "wait     %s\n", wait)
 			return nil
 		},
-		ValidArgsFunction: completeHosts,
+		ValidArgsFunction: completeProfileName,
 	}
 	return c
 }
@@ -235,20 +200,27 @@ the file that server-file printed.`,
 			if !cmd.Flags().Changed("counter") {
 				return usagef("missing --counter K: the number of the next sequence to play")
 			}
+			if counter == ^uint64(0) {
+				return usagef("invalid --counter %d: the last counter has no sequence after it (want 0..%d)", counter, counter-1)
+			}
 			if _, _, err := loadOTP(name); err != nil {
 				return err
 			}
+			st, err := profiles.Default()
+			if err != nil {
+				return err
+			}
 			var old uint64
-			err := otpUpdate(name, func(p *profiles.Profile) error {
-				if p.EffectiveKind() != profiles.KindOTP || p.OTP == nil {
-					return usagef("profile %q is not a one-time profile", name)
+			err = st.Update(name, func(p *profiles.Profile) error {
+				cfg, err := profiles.OTPConfigOf(p)
+				if err != nil {
+					return err
 				}
-				old = p.OTP.Counter
-				p.OTP.Counter = counter
+				old, cfg.Counter = cfg.Counter, counter
 				return nil
 			})
 			if err != nil {
-				return err
+				return profileErr(err)
 			}
 			noticef("counter of %q set to %d (was %d)", name, counter, old)
 			if counter < old {
@@ -256,7 +228,7 @@ the file that server-file printed.`,
 			}
 			return nil
 		},
-		ValidArgsFunction: completeHosts,
+		ValidArgsFunction: completeProfileName,
 	}
 	c.Flags().Uint64Var(&counter, "counter", 0, "the number of the next sequence to play (required)")
 	return c
@@ -274,43 +246,26 @@ func otpArgs(n int, what string) cobra.PositionalArgs {
 
 // loadOTP reads the one-time profile called name.
 func loadOTP(name string) (*profiles.Profile, *profiles.OTPConfig, error) {
-	st, err := otpStores()
+	st, err := profiles.Default()
 	if err != nil {
 		return nil, nil, err
 	}
 	p, _, err := st.Get(name)
-	if errors.Is(err, profiles.ErrNotFound) {
-		return nil, nil, asUsage(err)
-	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, profileErr(err)
 	}
-	if p.EffectiveKind() != profiles.KindOTP || p.OTP == nil {
-		return nil, nil, usagef("profile %q is not a one-time profile (kind %s); see knock otp init", name, p.EffectiveKind())
+	cfg, err := profiles.OTPConfigOf(p)
+	if err != nil {
+		return nil, nil, profileErr(err)
 	}
-	return p, p.OTP, nil
+	return p, cfg, nil
 }
 
 // otpParams checks a stored configuration.
 func otpParams(name string, cfg *profiles.OTPConfig) (otp.Params, error) {
-	p := otp.Params{Length: cfg.Length, PortLo: cfg.PortLo, PortHi: cfg.PortHi, Mode: otp.Mode(strings.ToLower(cfg.Proto))}
-	if err := p.Validate(); err != nil {
+	p, err := cfg.Params()
+	if err != nil {
 		return p, fmt.Errorf("profile %q: %w", name, err)
-	}
-	if len(cfg.Secret) < otp.MinSecretSize {
-		return p, fmt.Errorf("profile %q: %w", name, otp.ErrSecret)
 	}
 	return p, nil
 }
-
-// otpUpdate changes a profile under the profiles lock.
-func otpUpdate(name string, fn func(*profiles.Profile) error) error {
-	st, err := otpStores()
-	if err != nil {
-		return err
-	}
-	return st.Update(name, fn)
-}
-
-// otpStores returns the profile stores.
-func otpStores() (*profiles.Stores, error) { return profiles.Default() }

@@ -230,7 +230,7 @@ func TestLabOTPKnockd(t *testing.T) {
 		t.Fatalf("iptables quota rule: %v: %s", err, out)
 	}
 	r := o.mustKnock("-v", "vpn")
-	if !strings.Contains(r.Stderr, "playing the sequence again") {
+	if !strings.Contains(r.Stderr, "not open yet, playing again") {
 		t.Errorf("no retry after the lost packet:\n%s", r.Stderr)
 	}
 	if o.counter("vpn") != 5 || o.opens("vpn") != 5 {

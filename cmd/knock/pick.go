@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,20 +11,16 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/a-knock/knock/internal/door"
+	"github.com/a-knock/knock/internal/exit"
 	"github.com/a-knock/knock/internal/history"
 	"github.com/a-knock/knock/internal/picker"
 	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/sshconf"
 	"github.com/a-knock/knock/internal/sshrun"
 )
 
-func init() {
-	register(newPickCmd)
-	pickHook = func(cmd *cobra.Command) error {
-		return runPick(cmd.Context(), &knockFlags{method: "auto", timeout: defaultTimeout, retries: defaultRetries})
-	}
-}
-
-func newPickCmd() *cobra.Command {
+func (a *app) newPickCmd() *cobra.Command {
 	kf := &knockFlags{}
 	c := &cobra.Command{
 		Use:   "pick",
@@ -34,80 +29,90 @@ func newPickCmd() *cobra.Command {
 where it is stored and how its last knock went; it never shows a sequence.
 Plain knock in an interactive terminal opens it too.
 
-Keys: enter knocks, verifies and hands the terminal to ssh (the close sequence
-follows when ssh ends); k knocks only; c sends the close sequence; / filters
-(fuzzy); ? help; q or esc leaves with exit code 130.`,
+Keys: enter knocks, verifies and hands the terminal to ssh, exactly as
+knock ssh NAME does (the close sequence follows when ssh ends); k knocks
+only; c sends the close sequence; / filters (fuzzy); ? help; q or esc
+leaves with exit code 130.`,
 		Example: "  knock pick\n  NO_COLOR=1 knock pick",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPick(cmd.Context(), kf)
+			return a.runPick(cmd.Context(), kf)
 		},
 	}
-	kf.register(c)
+	kf.register(c, retriesDefault)
 	return c
 }
 
 // pickActions knocks and closes for the picker and remembers the doors it
 // opened, so that Enter hands an already knocked door to ssh.
 type pickActions struct {
-	kf     *knockFlags
-	mu     sync.Mutex
-	opened map[string]*door
+	a    *app
+	opts door.Options
+	mu   sync.Mutex
+	open map[string]*door.Door
 }
 
-func (a *pickActions) Knock(ctx context.Context, name string) (string, error) {
-	t, err := resolveTarget(ctx, name, a.kf)
+// door looks name up as knock ssh does, quietly: the picker owns the
+// terminal.
+func (p *pickActions) door(ctx context.Context, name string) (*door.Door, error) {
+	opts := p.opts
+	opts.Out, opts.Log = io.Discard, io.Discard
+	opts.SSH = true
+	return door.Lookup(ctx, name, opts)
+}
+
+func (p *pickActions) Knock(ctx context.Context, name string) (string, error) {
+	d, err := p.door(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	t.Stdout = io.Discard
-	if a.kf.wait == 0 && t.WaitPort == 0 {
-		t.WaitPort = t.SSHPort
-	}
-	res, err := t.open(ctx, a.kf, io.Discard)
+	res, err := d.Open(ctx)
 	rec := history.Record{OK: err == nil, At: time.Now()}
 	summary := "sequence sent"
 	if err != nil {
 		rec.Summary = err.Error()
 	} else if res.Verified {
-		summary = fmt.Sprintf("port %d open after %s", t.WaitPort, res.Elapsed.Round(time.Millisecond))
+		summary = fmt.Sprintf("port %d open after %s", res.Port, res.Elapsed.Round(time.Millisecond))
 		rec.Summary = summary
 	}
 	_ = history.Save(name, rec) // the history is a convenience, never fatal
 	if err != nil {
 		return "", err
 	}
-	// Enter hands this door to ssh: already open, closed once per round
-	// that was played, as knock ssh does.
-	d := &door{t: t, kf: a.kf, opened: true}
-	d.rounds.Store(int32(max(res.Rounds, 1)))
-	a.mu.Lock()
-	a.opened[name] = d
-	a.mu.Unlock()
+	p.mu.Lock()
+	p.open[name] = d
+	p.mu.Unlock()
 	return summary, nil
 }
 
-func (a *pickActions) Close(ctx context.Context, name string) (string, error) {
-	t, err := resolveTarget(ctx, name, a.kf)
+func (p *pickActions) Close(ctx context.Context, name string) (string, error) {
+	d, err := p.door(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	t.Stdout = io.Discard
-	if err := t.close(ctx, a.kf, io.Discard); err != nil {
+	if err := d.Close(ctx); err != nil {
 		return "", err
 	}
 	return "close sent", nil
 }
 
-func runPick(ctx context.Context, kf *knockFlags) error {
+func (a *app) runPick(ctx context.Context, kf *knockFlags) error {
 	// The picker reads keys from stdin and draws on stderr (stdout stays
 	// free for results); without a terminal there it cannot work.
 	if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stderr.Fd())) {
 		return usagef("knock pick needs an interactive terminal on stdin and stderr; without one, knock a profile by name: knock NAME")
 	}
-	acts := &pickActions{kf: kf, opened: map[string]*door{}}
+	opts, err := a.options(kf)
+	if err != nil {
+		return err
+	}
+	sshPath, err := sshrun.LookSSH("")
+	if err != nil {
+		return err
+	}
+	acts := &pickActions{a: a, opts: opts, open: map[string]*door.Door{}}
 	out, err := picker.Run(picker.Options{
-		Fast:    pickFastSource,
+		Fast:    a.pickFastSource,
 		Slow:    pickSlowSource,
 		Actions: acts,
 		NoColor: os.Getenv("NO_COLOR") != "",
@@ -118,29 +123,35 @@ func runPick(ctx context.Context, kf *knockFlags) error {
 		return err
 	}
 	if out.Quit || out.SSH == "" {
-		return exitError{code: exitInterrupted}
+		return exit.WithCode(exit.Interrupted, nil)
 	}
 	acts.mu.Lock()
-	d := acts.opened[out.SSH]
+	d := acts.open[out.SSH]
 	acts.mu.Unlock()
 	if d == nil {
 		return fmt.Errorf("internal error: %s was not knocked", out.SSH)
 	}
-	sshPath, err := sshrun.LookSSH()
-	if err != nil {
-		return errors.New("ssh not found in PATH: install the OpenSSH client")
-	}
-	d.t.Stdout = os.Stdout
-	d.closable = closable(d.t) // warns on stderr, now that the picker is gone
-	return sshThroughDoor(ctx, sshPath, sshCommand(ctx, sshPath, d.t, nil), d)
+	// Enter is knock ssh NAME with the door the picker opened: now that
+	// the picker is gone, diagnostics go to the terminal again.
+	d.SetOutput(os.Stdout, os.Stderr)
+	return sshrun.SSH(ctx, d, a.sshOptions(sshPath, nil, false))
 }
 
 // pickFastSource reads what the first frame shows: ssh_config hosts, the
 // profile names file and the knock history. It asks no keyring and
 // resolves no name.
-func pickFastSource() ([]picker.Entry, []error) {
-	path, _ := profiles.SSHConfigPath(sshConfigFlag)
-	entries, errs := picker.ScanSSHConfig(path)
+func (a *app) pickFastSource() ([]picker.Entry, []error) {
+	var entries []picker.Entry
+	var errs []error
+	cfg, err := sshconf.Load(sshconf.Path(a.sshConfig))
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		errs = append(errs, cfg.Problems...)
+		for _, e := range cfg.Hosts() {
+			entries = append(entries, picker.Entry{Name: e.Alias, Host: e.HostName})
+		}
+	}
 	hist, err := history.Load()
 	if err != nil {
 		errs = append(errs, err)

@@ -14,12 +14,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/safeio"
 	"github.com/a-knock/knock/internal/seq"
 )
 
-func init() { register(newProfileCmd) }
-
-func newProfileCmd() *cobra.Command {
+func (a *app) newProfileCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "profile",
 		Short: "Manage saved profiles (OS keyring or a 0600 file)",
@@ -42,11 +41,7 @@ Port when the name has a Host entry there.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	c.AddCommand(newProfileAddCmd(), newProfileListCmd(), newProfileShowCmd(), newProfileEditCmd(),
-		newProfileRmCmd(), newProfileExportCmd(), newProfileImportCmd())
-	// Subcommands that live in other files (profile_serverconfig.go).
-	for _, f := range profileSubcommands {
-		c.AddCommand(f())
-	}
+		newProfileRmCmd(), newProfileExportCmd(), newProfileImportCmd(), a.newProfileServerConfigCmd())
 	return c
 }
 
@@ -63,13 +58,6 @@ func profileErr(err error) error {
 }
 
 func openStores() (*profiles.Stores, error) { return profiles.Default() }
-
-func completeProfileName(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	return profileNames(), cobra.ShellCompDirectiveNoFileComp
-}
 
 func oneName(_ *cobra.Command, args []string) error {
 	if len(args) != 1 {
@@ -228,7 +216,7 @@ func (s *secretReader) line(what string) (string, error) {
 
 func newProfileAddCmd() *cobra.Command {
 	pf := &profileFields{}
-	var fill func(*cobra.Command, *profiles.Profile) (bool, error)
+	gf := &generateFlags{}
 	c := &cobra.Command{
 		Use:   "add NAME [--host H] --open SEQ [--close SEQ] [flags]",
 		Short: "Save a new profile",
@@ -242,7 +230,7 @@ the shell history.`,
 			if err := profiles.ValidName(p.Name); err != nil {
 				return asUsage(err)
 			}
-			generated, err := fill(cmd, p)
+			generated, err := gf.fill(cmd, p)
 			if err != nil {
 				return err
 			}
@@ -259,8 +247,7 @@ the shell history.`,
 		},
 	}
 	pf.register(c)
-	// --generate and friends live in profile_generate.go.
-	fill = profileAddHook(c)
+	gf.register(c)
 	return c
 }
 
@@ -308,15 +295,20 @@ func chooseStore(storeFlag string) (*profiles.Stores, profiles.StoreName, error)
 }
 
 func addProfile(p *profiles.Profile, storeFlag string) error {
+	to, err := saveProfile(p, storeFlag)
+	if err == nil {
+		noticef("saved profile %q in the %s store", p.Name, to)
+	}
+	return err
+}
+
+// saveProfile adds p to the store chosen by --store (see chooseStore).
+func saveProfile(p *profiles.Profile, storeFlag string) (profiles.StoreName, error) {
 	st, to, err := chooseStore(storeFlag)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if err := st.Add(p, to); err != nil {
-		return profileErr(err)
-	}
-	noticef("saved profile %q in the %s store", p.Name, to)
-	return nil
+	return to, profileErr(st.Add(p, to))
 }
 
 func storeArg(s string) (profiles.StoreName, error) {
@@ -624,9 +616,9 @@ Nothing is written when a profile of the same name exists, unless
 			return nil
 		},
 		RunE: func(_ *cobra.Command, args []string) error {
-			data, err := readInput(args[0])
+			data, err := safeio.ReadInput(args[0], os.Stdin, safeio.StoreLimit)
 			if err != nil {
-				return err
+				return asUsage(err)
 			}
 			res, err := profiles.Import(args[0], data, profiles.ImportOptions{Host: host})
 			if err != nil {
@@ -665,67 +657,17 @@ func describeImport(p *profiles.Profile) string {
 	return what
 }
 
-func readInput(path string) ([]byte, error) {
-	const limit = 8 << 20
-	var r io.Reader
-	if path == "-" {
-		r = os.Stdin
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, asUsage(err)
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) > limit {
-		return nil, usagef("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
-}
-
-// importProfiles checks every name before writing any, so that a
-// duplicate stops the import with nothing written.
+// importProfiles saves what an import found, checking every name before
+// writing any, so that a duplicate stops the import with nothing written.
 func importProfiles(res *profiles.ImportResult, storeFlag string, replace bool) error {
 	st, to, err := chooseStore(storeFlag)
 	if err != nil {
 		return err
 	}
-	existing := map[string]profiles.StoreName{}
-	es, err := st.List()
-	if err != nil {
-		return err
+	if err := st.AddAll(res.Profiles, to, replace); err != nil {
+		return profileErr(err)
 	}
-	for _, e := range es {
-		existing[e.Name] = e.Store
-	}
-	var dups []string
 	for _, p := range res.Profiles {
-		if s, ok := existing[p.Name]; ok && (!replace || s != to) {
-			dups = append(dups, p.Name)
-		}
-	}
-	if len(dups) > 0 {
-		hint := "; give --replace to overwrite them"
-		if replace {
-			hint = fmt.Sprintf(" in another store than %s; remove or move them first", to)
-		}
-		return usagef("nothing imported: profile(s) %s already exist%s", strings.Join(dups, ", "), hint)
-	}
-	for i, p := range res.Profiles {
-		var err error
-		if replace {
-			err = st.Put(p, to)
-		} else {
-			err = st.Add(p, to)
-		}
-		if err != nil {
-			return profileErr(fmt.Errorf("imported %d of %d profiles, then %s: %w", i, len(res.Profiles), p.Name, err))
-		}
 		noticef("imported profile %q (%s) into the %s store", p.Name, describeImport(p), to)
 	}
 	return nil

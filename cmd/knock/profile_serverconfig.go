@@ -1,27 +1,17 @@
 package main
 
-// `knock profile server-config` joins the profile command tree through
-// profileSubcommands, which newProfileCmd in profile.go ranges over.
-
 import (
 	"bytes"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/a-knock/knock/internal/door"
 	"github.com/a-knock/knock/internal/profiles"
-	"github.com/a-knock/knock/internal/seq"
 	"github.com/a-knock/knock/internal/serverconf"
 )
 
-// profileSubcommands are constructors of `knock profile` subcommands that
-// live in their own files.
-var profileSubcommands []func() *cobra.Command
-
-func init() { profileSubcommands = append(profileSubcommands, newProfileServerConfigCmd) }
-
-func newProfileServerConfigCmd() *cobra.Command {
+func (a *app) newProfileServerConfigCmd() *cobra.Command {
 	var (
 		firewall, part, style, sbin string
 		port                        uint16
@@ -55,10 +45,6 @@ sequences: it is meant for the server, not for logs.`,
 			if cmd.Flags().Changed("port") && port == 0 {
 				return usagef("invalid --port 0 (want 1..65535)")
 			}
-			// Warnings wait until the configuration has rendered, so that
-			// bad input gets its one error line and nothing else.
-			var warns []string
-			warn := func(format string, args ...any) { warns = append(warns, fmt.Sprintf(format, args...)) }
 			st, err := openStores()
 			if err != nil {
 				return err
@@ -67,49 +53,19 @@ sequences: it is meant for the server, not for logs.`,
 			if err != nil {
 				return profileErr(err)
 			}
-			if k := p.EffectiveKind(); k != profiles.KindSequence {
-				return usagef("profile %q is of kind %s: server-config renders knockd doors for sequence profiles only", name, k)
-			}
 			cfg := serverconf.Config{
-				Name:     name,
 				Firewall: serverconf.Firewall(firewall),
 				Style:    serverconf.Style(style),
 				OpenFor:  time.Duration(openFor) * time.Second,
 				Sbin:     sbin,
-			}
-			if cfg.Open, err = p.OpenSeq(); err != nil {
-				return fmt.Errorf("profile %q: malformed open sequence", name)
-			}
-			if cfg.Close, err = p.CloseSeq(); err != nil {
-				return fmt.Errorf("profile %q: malformed close sequence", name)
-			}
-			if len(cfg.Close) == 0 {
-				warn("profile %q has no close sequence, so `knock close %s` sends nothing; the close door below uses the reversed open sequence: save it with knock profile edit %s --close - and type it", name, name, name)
-			}
-			if cfg.Flags, err = seq.ParseFlags(p.TCPFlags); err != nil {
-				return fmt.Errorf("profile %q: %w", name, err)
-			}
-			if cfg.Flags.NeedsRaw() {
-				warn("tcpflags %q need raw sockets on every client (root or CAP_NET_RAW, none on Windows)", cfg.Flags)
-			}
-			cfg.Port = serverConfigPort(cmd, name, p, port)
-			if p.SeqTimeout > 0 {
-				cfg.SeqTimeout = time.Duration(p.SeqTimeout) * time.Second
-				if min := serverconf.MinSeqTimeout(len(cfg.Open)); cfg.SeqTimeout < min {
-					warn("the profile's seq_timeout %d s is short for %d knocks; using %d s", p.SeqTimeout, len(cfg.Open), int(serverconf.SeqTimeoutFor(len(cfg.Open))/time.Second))
-					cfg.SeqTimeout = 0
-				}
-			}
-			doorTimeout := cfg.SeqTimeout
-			if doorTimeout == 0 {
-				doorTimeout = serverconf.SeqTimeoutFor(len(cfg.Open))
-			}
-			if need := time.Duration(p.DelayMS*(len(cfg.Open)-1)) * time.Millisecond; need >= doorTimeout-time.Second {
-				warn("the profile's delay of %d ms makes the sequence last %s, too long for the door's seq_timeout of %s", p.DelayMS, need, doorTimeout)
+				Port:     a.serverConfigPort(cmd, name, p, port),
 			}
 			pt := serverconf.Part(part)
-			if pt != serverconf.PartKnockd {
-				warn("keep a console open on the server (provider console, second session) until `knock %s` has worked: the firewall rules block new connections to tcp/%d", name, cfg.Port)
+			// Warnings wait until the configuration has rendered, so that
+			// bad input gets its one error line and nothing else.
+			warns, err := serverconf.ForProfile(&cfg, p, pt)
+			if err != nil {
+				return profileErr(err)
 			}
 			var out bytes.Buffer
 			if err := serverconf.Render(&out, cfg, pt); err != nil {
@@ -137,14 +93,14 @@ sequences: it is meant for the server, not for logs.`,
 
 // serverConfigPort picks the guarded port: --port, else the profile's
 // wait port, else the ssh Port of a Host entry for the name, else 22.
-func serverConfigPort(cmd *cobra.Command, name string, p *profiles.Profile, flag uint16) uint16 {
+func (a *app) serverConfigPort(cmd *cobra.Command, name string, p *profiles.Profile, flag uint16) uint16 {
 	if cmd.Flags().Changed("port") && flag != 0 {
 		return flag
 	}
 	if p.WaitPort != 0 {
 		return p.WaitPort
 	}
-	if sh, err := lookupSSH(name); err == nil && sh.HasEntry && sh.Port != 0 {
+	if sh, err := door.SSHHost(cmd.Context(), name, door.Options{SSHConfig: a.sshConfig}); err == nil && sh.HasEntry && sh.Port != 0 {
 		return sh.Port
 	}
 	return serverconf.DefaultPort

@@ -14,8 +14,6 @@ import (
 	"github.com/a-knock/knock/internal/server"
 )
 
-func init() { register(newServeCmd) }
-
 type serveFlags struct {
 	config      string
 	iface       string

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestServeBadInput checks that each kind of bad input to knock serve
@@ -63,24 +60,6 @@ func TestServeBadInput(t *testing.T) {
 				t.Errorf("stdout %q", stdout)
 			}
 		})
-	}
-}
-
-func TestDemo(t *testing.T) {
-	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := runDemo(ctx, &out); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	s := out.String()
-	for _, want := range []string{"[1/5]", "[2/5]", "✓ refused", "[3/5]", "admits 127.0.0.1", "[4/5]", `the service says "hello from the guarded service"`, "[5/5]", "shuts 127.0.0.1 out", "all steps passed"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, s)
-		}
-	}
-	if strings.Contains(s, "\x1b[") {
-		t.Errorf("colour codes when not on a terminal:\n%q", s)
 	}
 }
 

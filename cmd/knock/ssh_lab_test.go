@@ -4,12 +4,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/a-knock/knock/internal/door"
 	"github.com/a-knock/knock/internal/lab"
-	"github.com/a-knock/knock/internal/profiles"
 )
 
 // End-to-end tests of knock ssh, knock proxy and `knock NAME && ssh NAME`
@@ -115,7 +113,7 @@ func (s *sshLab) requireOpen() {
 // once.
 func (s *sshLab) closeByHand(addr string) {
 	s.t.Helper()
-	for i := 0; i < defaultRetries+1 && len(s.AcceptRules(s.t)) > 0; i++ {
+	for i := 0; i < door.DefaultRetries+1 && len(s.AcceptRules(s.t)) > 0; i++ {
 		ok(s.t, "knock close by hand", s.knock(addr, sshCloseSeq), s)
 		lab.WaitFor(2*time.Second, func() bool { return len(s.AcceptRules(s.t)) == 0 })
 	}
@@ -404,8 +402,8 @@ func TestSSHSignals(t *testing.T) {
 	})
 }
 
-// oneLine checks that a failure is reported as a single knock: line.
-func oneLine(t *testing.T, r lab.Result, want string) {
+// wantOneLine checks that a failure is reported as a single knock: line.
+func wantOneLine(t *testing.T, r lab.Result, want string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "knock: ") || !strings.Contains(lines[0], want) {
@@ -428,7 +426,7 @@ func TestSSHBadInput(t *testing.T) {
 		if r.Code != 1 {
 			t.Fatalf("exit %d, want 1", r.Code)
 		}
-		oneLine(t, r, "ssh not found")
+		wantOneLine(t, r, "ssh not found")
 		if len(s.AcceptRules(t)) != 0 {
 			t.Fatal("knocked although ssh is missing")
 		}
@@ -440,7 +438,7 @@ func TestSSHBadInput(t *testing.T) {
 			if r.Code != 2 {
 				t.Fatalf("%v: exit %d, want 2: %s", args, r.Code, r.Stderr)
 			}
-			oneLine(t, r, "no-such-host.invalid")
+			wantOneLine(t, r, "no-such-host.invalid")
 		}
 	})
 	t.Run("unknown profile", func(t *testing.T) {
@@ -450,7 +448,7 @@ func TestSSHBadInput(t *testing.T) {
 			if r.Code == 0 || r.Code == -1 {
 				t.Fatalf("%v: exit %d", args, r.Code)
 			}
-			oneLine(t, r, "nosuch")
+			wantOneLine(t, r, "nosuch")
 		}
 	})
 	t.Run("no close sequence", func(t *testing.T) {
@@ -474,28 +472,13 @@ func TestSSHBadInput(t *testing.T) {
 			if r.Code != 1 {
 				t.Fatalf("%v: exit %d, want 1: %s", args, r.Code, r.Stderr)
 			}
-			oneLine(t, r, "did not open")
+			wantOneLine(t, r, "did not open")
 		}
 	})
 }
 
 // TestSSHHostKeyAliasSSHG asks the real ssh -G, which knows the user's own
 // HostKeyAlias and Port.
-func TestSSHHostKeyAliasSSHG(t *testing.T) {
-	lab.Require(t, "ssh")
-	sshPath := lookTool(t, "ssh")
-	conf := filepath.Join(t.TempDir(), "config")
-	os.WriteFile(conf, []byte("Host aliased\n  HostName 203.0.113.9\n  HostKeyAlias keyname\nHost ported\n  HostName Ported.Example.org\n  Port 2022\n"), 0o600)
-	pre := []string{"-F", conf}
-	addr := netip.MustParseAddr("2001:db8::2")
-	for name, want := range map[string]string{"aliased": "keyname", "ported": "[ported.example.org]:2022"} {
-		tg := &target{Name: name, SSHPort: 22, Addr: addr, Profile: &profiles.Profile{}}
-		if got := hostKeyAlias(context.Background(), sshPath, pre, tg); got != want {
-			t.Errorf("%s: alias %q, want %q", name, got, want)
-		}
-	}
-}
-
 // TestSSHMatchExec checks the README's `Match host X exec "knock %n"`
 // recipe, and that knock ssh under such a configuration opens the door
 // once (a second open would insert a second ACCEPT rule that the close

@@ -1,14 +1,15 @@
 package doctor
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/a-knock/knock/internal/gen"
 	"github.com/a-knock/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/safeio"
 	"github.com/a-knock/knock/internal/seq"
 	"github.com/a-knock/knock/internal/serverconf"
 )
@@ -21,7 +22,8 @@ type Input struct {
 	Rules    *Ruleset // an iptables-save dump, or nil
 	RulesErr error    // ParseRules's error
 
-	// ReadFile reads one_time_sequences files; nil means os.ReadFile.
+	// ReadFile reads one_time_sequences files; nil means a bounded read
+	// of a regular file.
 	ReadFile func(string) ([]byte, error)
 }
 
@@ -55,7 +57,7 @@ func keyLine(d *knockdconf.Door, key string) int {
 func Lint(in Input) []Finding {
 	l := &linter{in: in}
 	if l.in.ReadFile == nil {
-		l.in.ReadFile = os.ReadFile
+		l.in.ReadFile = func(p string) ([]byte, error) { return safeio.ReadFile(p, safeio.ConfigLimit) }
 	}
 	files := []string{}
 	if in.Conf != nil {
@@ -370,4 +372,24 @@ func (l *linter) options() {
 	if o.Interface == "" {
 		l.note(file, 0, CheckInterface, "no Interface in [options]: knockd listens on %s unless started with -i (KNOCKD_OPTS in /etc/default/knockd); check the name with ip link", knockdconf.DefaultInterface)
 	}
+}
+
+// ReadInput reads the server files to lint: a knockd.conf and, when
+// rulesPath is not "", an iptables-save dump, each a regular file of
+// bounded size. A file that cannot be read at all is an error; one that
+// reads but has problems gives findings.
+func ReadInput(confPath, rulesPath string) (Input, error) {
+	var in Input
+	in.Conf, in.ConfErr = knockdconf.ParseFile(confPath)
+	if in.Conf == nil {
+		return in, in.ConfErr
+	}
+	if rulesPath != "" {
+		b, err := safeio.ReadFile(rulesPath, safeio.StoreLimit)
+		if err != nil {
+			return in, fmt.Errorf("read iptables-save dump: %w", err)
+		}
+		in.Rules, in.RulesErr = ParseRules(rulesPath, bytes.NewReader(b))
+	}
+	return in, nil
 }

@@ -8,11 +8,13 @@ package fwknoprc
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
+
+	"github.com/a-knock/knock/internal/safeio"
 )
 
 // DefaultStanza is the stanza applied before every named one.
@@ -50,12 +52,11 @@ const maxLine = 64 << 10
 
 // ParseFile reads and parses the file at path.
 func ParseFile(path string) (*File, error) {
-	fh, err := os.Open(path)
+	b, err := safeio.ReadFile(path, safeio.ConfigLimit)
 	if err != nil {
 		return nil, err
 	}
-	defer fh.Close()
-	return Parse(path, fh)
+	return Parse(path, bytes.NewReader(b))
 }
 
 // Parse parses an fwknoprc read from r; file names it in errors.

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/a-knock/knock/internal/safeio"
 )
 
 // Record is the last knock of one name.
@@ -43,7 +45,7 @@ func Load() (map[string]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(p)
+	b, err := safeio.ReadFile(p, safeio.StoreLimit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]Record{}, nil
 	}

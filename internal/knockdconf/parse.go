@@ -2,13 +2,14 @@ package knockdconf
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/a-knock/knock/internal/safeio"
 	"github.com/a-knock/knock/internal/seq"
 )
 
@@ -48,12 +49,11 @@ var optionKeys = map[string]bool{"logfile": true, "pidfile": true, "interface": 
 
 // ParseFile reads and parses the file at path; see [Parse].
 func ParseFile(path string) (*Config, error) {
-	f, err := os.Open(path)
+	b, err := safeio.ReadFile(path, safeio.ConfigLimit)
 	if err != nil {
 		return nil, fmt.Errorf("read knockd configuration: %w", err)
 	}
-	defer f.Close()
-	return Parse(path, f)
+	return Parse(path, bytes.NewReader(b))
 }
 
 // Parse parses a knockd.conf read from r; file names it in messages.

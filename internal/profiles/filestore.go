@@ -124,3 +124,24 @@ func (s *fileStore) delete(name string) error {
 	}
 	return ErrNotFound
 }
+
+// putAll adds or replaces every profile of ps in one write.
+func (s *fileStore) putAll(ps []*Profile) error {
+	cur, err := s.load()
+	if err != nil {
+		return err
+	}
+	at := make(map[string]int, len(cur))
+	for i, p := range cur {
+		at[p.Name] = i
+	}
+	for _, p := range ps {
+		if i, ok := at[p.Name]; ok {
+			cur[i] = p
+			continue
+		}
+		at[p.Name] = len(cur)
+		cur = append(cur, p)
+	}
+	return s.save(cur)
+}

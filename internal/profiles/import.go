@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/a-knock/knock/internal/fwknoprc"
 	"github.com/a-knock/knock/internal/knockdconf"
 )
 
@@ -19,9 +20,9 @@ type ImportOptions struct {
 	Host string
 }
 
-// Importer reads one foreign format into profiles. Detect looks at the
+// importer reads one foreign format into profiles. Detect looks at the
 // content, never at the file name.
-type Importer struct {
+type importer struct {
 	Name   string
 	Detect func(data []byte) bool
 	// Import returns the profiles found and warnings about what was
@@ -29,20 +30,11 @@ type Importer struct {
 	Import func(file string, data []byte, opt ImportOptions) ([]*Profile, []string, error)
 }
 
-var (
-	importersMu sync.Mutex
-	importers   = []Importer{
-		{Name: "knock export", Detect: isListRecord, Import: importExport},
-		{Name: "knockd.conf", Detect: isKnockdConf, Import: importKnockd},
-	}
-)
-
-// RegisterImporter adds an importer (for example for ~/.fwknoprc),
-// tried after the built-in ones. Call it from an init function.
-func RegisterImporter(im Importer) {
-	importersMu.Lock()
-	defer importersMu.Unlock()
-	importers = append(importers, im)
+// importers are the formats Import reads, tried in order.
+var importers = []importer{
+	{Name: "knock export", Detect: isListRecord, Import: importExport},
+	{Name: "knockd.conf", Detect: isKnockdConf, Import: importKnockd},
+	{Name: "fwknoprc", Detect: fwknoprc.LooksLike, Import: importFwknoprc},
 }
 
 // ErrUnknownFormat is returned when no importer recognises a file.
@@ -63,11 +55,8 @@ func Import(file string, data []byte, opt ImportOptions) (*ImportResult, error) 
 			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}
-	importersMu.Lock()
-	ims := append([]Importer(nil), importers...)
-	importersMu.Unlock()
 	var names []string
-	for _, im := range ims {
+	for _, im := range importers {
 		names = append(names, im.Name)
 		if !im.Detect(data) {
 			continue

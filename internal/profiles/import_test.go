@@ -93,19 +93,3 @@ func TestImportExportRoundTrip(t *testing.T) {
 		t.Fatalf("%v %+v", err, res)
 	}
 }
-
-func TestRegisterImporter(t *testing.T) {
-	saved := importers
-	defer func() { importers = saved }()
-	RegisterImporter(Importer{
-		Name:   "test format",
-		Detect: func(b []byte) bool { return strings.HasPrefix(string(b), "TEST\n") },
-		Import: func(file string, data []byte, _ ImportOptions) ([]*Profile, []string, error) {
-			return []*Profile{{Name: "t", Open: "5"}}, nil, nil
-		},
-	})
-	res, err := Import("f", []byte("TEST\n"), ImportOptions{Host: "h"})
-	if err != nil || res.Format != "test format" || res.Profiles[0].Host != "h" || res.Profiles[0].Open != "5:tcp" {
-		t.Fatalf("%v %+v", err, res)
-	}
-}

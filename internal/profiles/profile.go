@@ -84,6 +84,7 @@ type SPAConfig struct {
 	TimeOffset    int      `json:"time_offset,omitempty"`
 	UseHMAC       bool     `json:"use_hmac,omitempty"`
 	NATAccess     string   `json:"nat_access,omitempty"`
+	User          string   `json:"user,omitempty"` // SPOOF_USER; "" sends the login name
 }
 
 // OTPConfig holds a one-time sequence generator's state.

@@ -109,15 +109,6 @@ func Default() (*Stores, error) {
 	return defaultStores, defaultErr
 }
 
-// Update is [Stores.Update] on the [Default] stores.
-func Update(name string, fn func(*Profile) error) error {
-	s, err := Default()
-	if err != nil {
-		return err
-	}
-	return s.Update(name, fn)
-}
-
 // FilePath is the file store's path.
 func (s *Stores) FilePath() string { return s.file.path }
 
@@ -391,4 +382,57 @@ func (s *Stores) writeNames() {
 		fmt.Fprintf(&b, "%s\t%s\n", e.Store, e.Name)
 	}
 	_ = writeFile(filepath.Join(s.dir, namesFile), []byte(b.String()), false)
+}
+
+// AddAll stores every profile of ps in store to, all or nothing as far as
+// the check goes: when a name exists already (in any store, or in
+// another store than to with replace), nothing is written and the error
+// wraps [ErrExists] naming them all. The file store takes the whole batch
+// in one write.
+func (s *Stores) AddAll(ps []*Profile, to StoreName, replace bool) error {
+	for _, p := range ps {
+		if err := p.Normalize(); err != nil {
+			return err
+		}
+	}
+	dst, err := s.byName(to)
+	if err != nil {
+		return err
+	}
+	l, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer l.release()
+	es, err := s.List()
+	if err != nil {
+		return err
+	}
+	existing := map[string]StoreName{}
+	for _, e := range es {
+		existing[e.Name] = e.Store
+	}
+	var dups []string
+	for _, p := range ps {
+		if st, ok := existing[p.Name]; ok && (!replace || st != to) {
+			dups = append(dups, p.Name)
+		}
+	}
+	if len(dups) > 0 {
+		hint := "; give --replace to overwrite them"
+		if replace {
+			hint = fmt.Sprintf(" in another store than %s; remove or move them first", to)
+		}
+		return fmt.Errorf("%w: nothing imported: %s%s", ErrExists, strings.Join(dups, ", "), hint)
+	}
+	defer s.writeNames()
+	if fs, ok := dst.(*fileStore); ok {
+		return fs.putAll(ps)
+	}
+	for i, p := range ps {
+		if err := dst.put(p, !replace); err != nil {
+			return fmt.Errorf("stored %d of %d profiles, then %s: %w", i, len(ps), p.Name, err)
+		}
+	}
+	return nil
 }

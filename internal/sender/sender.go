@@ -103,9 +103,6 @@ func (s *Sender) Close() error {
 	return nil
 }
 
-// Addr returns the pinned address.
-func (s *Sender) Addr() netip.Addr { return s.addr }
-
 // TCPMethod returns the method TCP knocks will actually use.
 func (s *Sender) TCPMethod() Method {
 	if s.raw != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/a-knock/knock/internal/safeio"
 	"github.com/a-knock/knock/internal/seq"
 )
 
@@ -26,6 +27,9 @@ type otsFile struct {
 
 // next returns the first valid sequence in the file.
 func (o *otsFile) next() (seq.Sequence, error) {
+	if err := safeio.Check(o.path, safeio.ConfigLimit); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(o.path)
 	if err != nil {
 		return nil, err

@@ -230,7 +230,7 @@ func TestServeNewErrors(t *testing.T) {
 		{"target in listen mode", "[d]\nsequence = 1\ntarget = 198.51.100.2\n", Options{Mode: Listen}, `t.conf:3: target: target needs sniff mode`},
 		{"bad target", "[d]\nsequence = 1\ntarget = nowhere\n", Options{Mode: Sniff}, `t.conf:3: target: invalid address "nowhere"`},
 		{"exhausted ots", "[d]\none_time_sequences = " + empty + "\n", Options{Mode: Listen}, `t.conf:2: one_time_sequences: ` + empty + `: no valid sequence`},
-		{"missing ots", "[d]\none_time_sequences = " + empty + "x\n", Options{Mode: Listen}, `t.conf:2: one_time_sequences: open`},
+		{"missing ots", "[d]\none_time_sequences = " + empty + "x\n", Options{Mode: Listen}, `t.conf:2: one_time_sequences: stat`},
 		{"gate without --gate", "[d]\nsequence = 1\ngate = open\n", Options{Mode: Listen}, `t.conf:3: gate: gate = open but no gate is configured`},
 		{"--gate without door", "[d]\nsequence = 1\n", Options{Mode: Listen, Gates: []GateSpec{{":1", ":2"}}}, `t.conf: --gate is set but no door has gate = open`},
 	}

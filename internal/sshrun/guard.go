@@ -1,9 +1,13 @@
-// Package sshrun runs a child program, normally ssh, in the foreground with
-// the terminal passed through, and guarantees that a cleanup function,
-// normally the close sequence of a knock, runs on every way out: the child
+// Package sshrun is the ssh side of knock: it runs ssh (or any program)
+// through an open door, and relays a ProxyCommand's stream, and
+// guarantees that the door's close action runs on every way out: the child
 // exits or fails, it cannot be started, or this process is told to stop
 // (SIGINT, SIGTERM, SIGHUP when the terminal closes, SIGQUIT; on Windows
 // Ctrl+C, Ctrl+Break and closing the console window).
+//
+// [Through] is the one path: a [Guard] is set up first, then the door
+// opens, then the work runs, then the door closes. [SSH] (knock ssh and
+// the picker's Enter), [Run] and [Proxy] are the work.
 //
 // A [Guard] catches those signals from the moment it is created, so that
 // the cleanup also runs when one arrives before the child starts. While a

@@ -44,5 +44,5 @@ func exitCode(ps *os.ProcessState) int {
 // above cover a closing terminal (SIGHUP).
 func installConsoleHandler(func()) func() { return nil }
 
-// LookSSH finds the ssh client in PATH.
-func LookSSH() (string, error) { return exec.LookPath("ssh") }
+// lookSSH finds the ssh client in PATH.
+func lookSSH() (string, error) { return exec.LookPath("ssh") }

@@ -96,9 +96,9 @@ func consoleHandler(event uint32) uintptr {
 	return 1
 }
 
-// LookSSH finds OpenSSH's ssh.exe: in PATH, else where Windows installs
+// lookSSH finds OpenSSH's ssh.exe: in PATH, else where Windows installs
 // the OpenSSH client feature.
-func LookSSH() (string, error) {
+func lookSSH() (string, error) {
 	p, err := exec.LookPath("ssh")
 	if err == nil {
 		return p, nil

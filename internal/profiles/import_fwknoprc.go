@@ -1,134 +1,26 @@
-package main
+package profiles
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/a-knock/knock/internal/fwknoprc"
-	"github.com/a-knock/knock/internal/profiles"
-	"github.com/a-knock/knock/internal/sender"
 	"github.com/a-knock/knock/internal/spa"
 )
-
-func init() {
-	// SPA has no close action: fwknopd removes its rule after the timeout.
-	players[profiles.KindSPA] = player{open: openSPA}
-	profiles.RegisterImporter(profiles.Importer{
-		Name:   "fwknoprc",
-		Detect: fwknoprc.LooksLike,
-		Import: importFwknoprc,
-	})
-}
-
-// openSPA sends a fresh SPA packet for the profile and, when a wait port
-// is known, verifies it, resending fresh packets while the port stays
-// closed.
-func openSPA(ctx context.Context, t *target, kf *knockFlags, stderr io.Writer) (sender.Result, error) {
-	if err := spaFlagsApply(kf); err != nil {
-		return sender.Result{}, err
-	}
-	p, err := t.spaPlan(kf)
-	if err != nil {
-		return sender.Result{}, err
-	}
-	res, err := p.run(ctx, t.Stdout, stderr)
-	if err == nil && p.verify.Port == 0 && !p.dryRun {
-		fmt.Fprintf(stderr, "knock: hint: sent an SPA packet to %s without verifying; to check that the port opened, give --wait PORT or save one: knock profile edit %s --wait-port PORT\n", t.Name, t.Name)
-	}
-	return res, err
-}
-
-// spaFlagsApply refuses sequence-only flags for an SPA profile.
-func spaFlagsApply(kf *knockFlags) error {
-	var bad []string
-	if kf.udp {
-		bad = append(bad, "--udp")
-	}
-	if kf.delay != 0 {
-		bad = append(bad, "--delay")
-	}
-	if kf.method != "" && kf.method != "auto" {
-		bad = append(bad, "--method")
-	}
-	if kf.tcpFlags != "" {
-		bad = append(bad, "--tcp-flags")
-	}
-	if kf.payload != "" {
-		bad = append(bad, "--payload")
-	}
-	if kf.seqTimeout != 0 {
-		bad = append(bad, "--seq-timeout")
-	}
-	if len(bad) > 0 {
-		return usagef("%s: only for knock sequences, not for an SPA profile", strings.Join(bad, ", "))
-	}
-	return nil
-}
-
-// spaPlan builds the plan from the profile, then the flags.
-func (t *target) spaPlan(kf *knockFlags) (*spaPlan, error) {
-	c := t.Profile.SPA
-	if c == nil {
-		return nil, fmt.Errorf("profile %q: kind spa without spa settings", t.Name)
-	}
-	keys, err := profileSPAKeys(c)
-	if err != nil {
-		return nil, asUsage(fmt.Errorf("profile %q: %w", t.Name, err))
-	}
-	conf := spaConfig{
-		access:     c.Access,
-		allowIP:    c.AllowIP,
-		port:       c.ServerPort,
-		proto:      c.Proto,
-		fwTimeout:  c.FWTimeout,
-		timeOffset: time.Duration(c.TimeOffset) * time.Second,
-		nat:        c.NATAccess,
-	}
-	p, err := conf.plan(t.Host, keys)
-	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			err = ue.err
-		}
-		return nil, asUsage(fmt.Errorf("profile %q: %w", t.Name, err))
-	}
-	if err := kf.applySPA(p); err != nil {
-		return nil, err
-	}
-	if !t.Addr.Is4() {
-		return nil, usagef("profile %q: %s is %s, but fwknopd 2.6 reads SPA packets over IPv4 only; use -4, or knock profile edit %s --family inet", t.Name, t.Host, t.Addr, t.Name)
-	}
-	p.addr = t.Addr
-	p.verify.Port = t.WaitPort
-	return p, nil
-}
-
-// profileSPAKeys decodes a profile's keys. An HMAC key is used whenever
-// there is one; USE_HMAC without one is an error.
-func profileSPAKeys(c *profiles.SPAConfig) (spa.Keys, error) {
-	if c.UseHMAC && c.HMACKeyBase64 == "" {
-		return spa.Keys{}, fmt.Errorf("%w: USE_HMAC is set but HMAC_KEY_BASE64 is missing", spa.ErrBadKey)
-	}
-	return spa.ParseKeys(c.KeyBase64, c.HMACKeyBase64)
-}
 
 // importFwknoprc turns each named stanza of an fwknoprc into an SPA
 // profile, [default] applied first. A stanza using something knock cannot
 // send (GPG, another digest, HTTP address resolution ...) is not imported
 // and a warning names each such line; malformed values fail the import
 // with file:line.
-func importFwknoprc(file string, data []byte, _ profiles.ImportOptions) ([]*profiles.Profile, []string, error) {
+func importFwknoprc(file string, data []byte, _ ImportOptions) ([]*Profile, []string, error) {
 	f, err := fwknoprc.Parse(file, bytes.NewReader(data))
 	if err != nil {
 		return nil, nil, err
 	}
-	var ps []*profiles.Profile
+	var ps []*Profile
 	var warns []string
 	warned := map[int]bool{}
 	used := map[string]bool{}
@@ -161,9 +53,6 @@ func importFwknoprc(file string, data []byte, _ profiles.ImportOptions) ([]*prof
 			warns = append(warns, skip)
 			continue
 		}
-		if c.SpoofUser != "" {
-			warns = append(warns, fmt.Sprintf("%s:%d: SPOOF_USER: not kept in profile %s; knock sends your login name (matters only with the server's REQUIRE_USERNAME)", file, c.Lines["SPOOF_USER"], p.Name))
-		}
 		used[p.Name] = true
 		ps = append(ps, p)
 	}
@@ -176,7 +65,7 @@ func importFwknoprc(file string, data []byte, _ profiles.ImportOptions) ([]*prof
 // stanzaProfile converts one resolved stanza. It returns a warning instead
 // of a profile when the stanza lacks what an SPA packet needs, and an
 // error naming file:line for a malformed value.
-func stanzaProfile(file string, st *fwknoprc.Stanza, c *fwknoprc.Config, used map[string]bool) (*profiles.Profile, string, error) {
+func stanzaProfile(file string, st *fwknoprc.Stanza, c *fwknoprc.Config, used map[string]bool) (*Profile, string, error) {
 	at := func(name string) string {
 		if l, ok := c.Lines[name]; ok {
 			return fmt.Sprintf("%s:%d", file, l)
@@ -248,24 +137,29 @@ func stanzaProfile(file string, st *fwknoprc.Stanza, c *fwknoprc.Config, used ma
 			return nil, "", bad("NAT_ACCESS", err)
 		}
 	}
-	kb64, hb64 := keys.Base64()
-	sc := &profiles.SPAConfig{
-		KeyBase64:     kb64,
-		HMACKeyBase64: hb64,
-		AllowIP:       allow,
-		ServerPort:    c.ServerPort,
-		Proto:         c.Proto,
-		FWTimeout:     c.FWTimeout,
-		TimeOffset:    int(c.TimeOffset / time.Second),
-		UseHMAC:       len(keys.HMAC) > 0,
-		NATAccess:     c.NATAccess,
+	if c.SpoofUser != "" {
+		if err := spa.ValidUser(c.SpoofUser); err != nil {
+			return nil, "", bad("SPOOF_USER", err)
+		}
 	}
+	sc := NewSPAConfig(spa.Options{
+		Access:     nil,
+		AllowIP:    allow,
+		Port:       c.ServerPort,
+		Proto:      c.Proto,
+		FWTimeout:  c.FWTimeout,
+		TimeOffset: c.TimeOffset,
+		NAT:        c.NATAccess,
+		User:       c.SpoofUser,
+		Keys:       keys,
+	})
+	sc.ServerPort = c.ServerPort
 	for _, a := range acc {
 		sc.Access = append(sc.Access, a.String())
 	}
-	p := &profiles.Profile{
+	p := &Profile{
 		Name: spaProfileName(st.Name, used),
-		Kind: profiles.KindSPA,
+		Kind: KindSPA,
 		Host: c.Server,
 		// fwknopd 2.6 sniffs IPv4 only: knock, ssh and proxy use IPv4.
 		Family: "inet",
@@ -274,7 +168,7 @@ func stanzaProfile(file string, st *fwknoprc.Stanza, c *fwknoprc.Config, used ma
 	}
 	// The first TCP port asked for proves that the door opened (through
 	// NAT, the forwarded port).
-	p.WaitPort = spaWaitPort(spa.Request{Access: acc, NAT: nat})
+	p.WaitPort = spa.WaitPort(spa.Request{Access: acc, NAT: nat})
 	if p.WaitPort != 0 {
 		p.Notes += fmt.Sprintf("; wait port %d from its ACCESS", p.WaitPort)
 	}
@@ -297,10 +191,10 @@ func spaProfileName(stanza string, used map[string]bool) string {
 		}
 	}
 	name := strings.Trim(b.String(), "-._@")
-	if len(name) > profiles.MaxNameLen-8 {
-		name = name[:profiles.MaxNameLen-8]
+	if len(name) > MaxNameLen-8 {
+		name = name[:MaxNameLen-8]
 	}
-	if profiles.ValidName(name) != nil {
+	if ValidName(name) != nil {
 		name = "spa-" + name
 	}
 	base := name

@@ -1,4 +1,4 @@
-package main
+package door
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/a-knock/knock/internal/exit"
 )
 
 // A send error of a stored sequence must not name its ports, but must
@@ -28,12 +30,12 @@ func TestRedactKnockError(t *testing.T) {
 		err  error
 		code int
 	}{
-		{"network", sent, exitFailure},
-		{"usage", asUsage(sent), exitUsage},
-		{"interrupted", fmt.Errorf("knock 1 (47113:tcp) to %s: %w", addr, context.Canceled), exitInterrupted},
+		{"network", sent, exit.Failure},
+		{"usage", exit.Usage(sent), exit.UsageCode},
+		{"interrupted", fmt.Errorf("knock 1 (47113:tcp) to %s: %w", addr, context.Canceled), exit.Interrupted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := redactKnockError("server.example", addr, tc.err)
+			err := redactKnockError("server.example (198.51.100.2)", tc.err)
 			msg := err.Error()
 			if strings.Contains(msg, "47113") {
 				t.Errorf("error names a knock port: %q", msg)
@@ -44,12 +46,12 @@ func TestRedactKnockError(t *testing.T) {
 			if !errors.Is(err, errors.Unwrap(tc.err)) && !errors.Is(err, tc.err) {
 				t.Errorf("error chain lost: %v", err)
 			}
-			if got := exitCode(err); got != tc.code {
+			if got := exit.Code(err); got != tc.code {
 				t.Errorf("exit code %d, want %d", got, tc.code)
 			}
 		})
 	}
-	if !strings.Contains(redactKnockError("h", addr, sent).Error(), "network is unreachable") {
-		t.Errorf("cause lost: %v", redactKnockError("h", addr, sent))
+	if !strings.Contains(redactKnockError("h", sent).Error(), "network is unreachable") {
+		t.Errorf("cause lost: %v", redactKnockError("h", sent))
 	}
 }

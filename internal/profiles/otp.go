@@ -1,0 +1,30 @@
+package profiles
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/a-knock/knock/internal/otp"
+)
+
+// Params checks a one-time profile's stored configuration and returns
+// its derivation parameters.
+func (c *OTPConfig) Params() (otp.Params, error) {
+	p := otp.Params{Length: c.Length, PortLo: c.PortLo, PortHi: c.PortHi, Mode: otp.Mode(strings.ToLower(c.Proto))}
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	if len(c.Secret) < otp.MinSecretSize {
+		return p, otp.ErrSecret
+	}
+	return p, nil
+}
+
+// OTPConfigOf returns p's one-time settings, or an error when p is not a
+// one-time profile.
+func OTPConfigOf(p *Profile) (*OTPConfig, error) {
+	if p.EffectiveKind() != KindOTP || p.OTP == nil {
+		return nil, fmt.Errorf("%w: profile %q is not a one-time profile (kind %s); see knock otp init", ErrInvalid, p.Name, p.EffectiveKind())
+	}
+	return p.OTP, nil
+}
