@@ -51,6 +51,9 @@ go vet ./...
 step "go mod tidy"
 go mod tidy -diff
 
+step "staticcheck"
+go tool staticcheck ./...
+
 if [ -x scripts/check-generated.sh ]; then
 	step "generated files (completions, man page)"
 	scripts/check-generated.sh

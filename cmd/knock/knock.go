@@ -25,7 +25,7 @@ func (a *app) runKnock(cmd *cobra.Command, args []string, kf *knockFlags) error 
 		return err
 	}
 	ctx := cmd.Context()
-	if len(args) == 1 || !looksLikeKnockList(args[1:]) {
+	if len(args) == 1 || !slices.ContainsFunc(args[1:], seq.LooksLikeKnock) {
 		if len(args) > 1 {
 			return usagef("invalid port %q (want 1..65535, optionally :tcp or :udp)", args[1])
 		}
@@ -53,15 +53,6 @@ func (a *app) runKnock(cmd *cobra.Command, args []string, kf *knockFlags) error 
 	}
 	_, err = d.Open(ctx)
 	return err
-}
-
-func looksLikeKnockList(words []string) bool {
-	for _, w := range words {
-		if w != "" && w[0] >= '0' && w[0] <= '9' {
-			return true
-		}
-	}
-	return false
 }
 
 func (a *app) newCloseCmd() *cobra.Command {

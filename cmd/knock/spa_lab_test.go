@@ -23,7 +23,6 @@ type spaLab struct {
 	key, hmac  string // base64 keys of the server's access.conf
 	env        []string
 	dir        string
-	fwknoprc   string
 	sshEnabled bool
 }
 

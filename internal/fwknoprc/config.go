@@ -47,12 +47,6 @@ type Issue struct {
 // String renders the issue as "line N: NAME: reason".
 func (i Issue) String() string { return fmt.Sprintf("line %d: %s: %s", i.Line, i.Name, i.Reason) }
 
-// secret names whose values never appear in messages.
-var secret = map[string]bool{
-	"KEY": true, "KEY_BASE64": true, "HMAC_KEY": true, "HMAC_KEY_BASE64": true,
-	"GPG_SIGNING_PW": true, "GPG_SIGNING_PW_BASE64": true,
-}
-
 // benign settings change nothing in the packet knock sends.
 var benign = map[string]string{
 	"NO_SAVE_ARGS":        "only affects fwknop's saved command line",

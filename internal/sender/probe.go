@@ -3,7 +3,6 @@ package sender
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -39,28 +38,6 @@ func IsOpen(ctx context.Context, addr netip.Addr, port uint16, timeout time.Dura
 	}
 	c.Close()
 	return true
-}
-
-// WaitOpen polls addr:port until it accepts a TCP connection or wait runs
-// out. It never has more than a bounded number of probes in flight.
-func WaitOpen(ctx context.Context, addr netip.Addr, port uint16, wait time.Duration) error {
-	pctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	p := StartProber(pctx, addr, port)
-	select {
-	case <-p.opened:
-		return nil
-	case <-pctx.Done():
-	}
-	select {
-	case <-p.opened:
-		return nil
-	default:
-	}
-	if err := ctx.Err(); errors.Is(err, context.Canceled) {
-		return err
-	}
-	return fmt.Errorf("%s: %w within %s", netip.AddrPortFrom(addr, port), ErrNotOpened, wait.Round(time.Millisecond))
 }
 
 // Prober probes one port until its context ends. Probes overlap, so a

@@ -137,19 +137,32 @@ func TestConnectAndUDPLoopback(t *testing.T) {
 	}
 }
 
-func TestWaitOpen(t *testing.T) {
+// The prober sees a listening port, and keeps probing a closed one until
+// its context ends.
+func TestProber(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	addr := netip.MustParseAddr("127.0.0.1")
-	if err := WaitOpen(context.Background(), addr, port, 2*time.Second); err != nil {
-		t.Fatalf("open port: %v", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	select {
+	case <-StartProber(ctx, addr, port).Opened():
+	case <-ctx.Done():
+		t.Fatal("open port not seen")
 	}
 	ln.Close()
-	if err := WaitOpen(context.Background(), addr, port, 300*time.Millisecond); err == nil {
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	p := StartProber(ctx, addr, port)
+	<-ctx.Done()
+	if p.IsOpened() {
 		t.Fatal("closed port reported open")
+	}
+	if IsOpen(context.Background(), addr, port, time.Second) {
+		t.Fatal("IsOpen: closed port reported open")
 	}
 }
 

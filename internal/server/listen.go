@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -278,5 +277,3 @@ func (r *reorderer) flushLocked(now time.Time) {
 	}
 	r.held = append(r.held[:0], r.held[n:]...)
 }
-
-var errNoPoller = errors.New("no ordered poller on this platform")

@@ -211,23 +211,4 @@ func Render(w io.Writer, c Config, part Part) error {
 	return err
 }
 
-// Knockd returns the knockd.conf doors of c.
-func Knockd(c Config) (string, error) {
-	c, err := c.withDefaults()
-	if err != nil {
-		return "", err
-	}
-	return c.knockd(), nil
-}
-
-// FirewallRules returns the base firewall rules of c: a shell script for
-// iptables, an nft -f file for nftables.
-func FirewallRules(c Config) (string, error) {
-	c, err := c.withDefaults()
-	if err != nil {
-		return "", err
-	}
-	return c.firewall(), nil
-}
-
 func secs(d time.Duration) int { return int(d / time.Second) }

@@ -287,7 +287,7 @@ func checkLine(key, args string) error {
 	switch strings.ToLower(key) {
 	case "port":
 		if n, err := strconv.ParseUint(args, 10, 16); err != nil || n == 0 {
-			return fmt.Errorf("Port: badly formatted port number %q", args)
+			return fmt.Errorf("badly formatted port number %q after Port", args)
 		}
 	case "addressfamily":
 		switch strings.ToLower(args) {

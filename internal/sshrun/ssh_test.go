@@ -63,7 +63,7 @@ func TestHostKeyAliasSSHG(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("ssh not installed (the test command installs openssh-client)")
 		}
-		t.Skip("ssh not installed")
+		t.Skip("ssh not installed (outside CI, so skipping)")
 	}
 	conf := filepath.Join(t.TempDir(), "config")
 	os.WriteFile(conf, []byte("Host aliased\n  HostName 203.0.113.9\n  HostKeyAlias keyname\nHost ported\n  HostName Ported.Example.org\n  Port 2022\n"), 0o600)
