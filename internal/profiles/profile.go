@@ -2,11 +2,12 @@
 // one-time secret) for a host, so that a user types `knock myserver`
 // instead of a port list. Profiles live in the OS keyring (macOS Keychain,
 // Windows Credential Manager, Secret Service) or in a 0600 file in the
-// user's config directory; host details may come from ~/.ssh/config.
+// user's config directory. It also imports knockd.conf, .fwknoprc and
+// knock's own exports. (What ~/.ssh/config says about a name is
+// internal/sshconf's business; internal/door merges the two.)
 //
-// Nothing here runs at package initialisation beyond registering the
-// built-in importers: the keyring and ssh_config are touched only when a
-// caller asks for a profile.
+// Nothing here runs at package initialisation: the keyring is touched
+// only when a caller asks for a profile.
 package profiles
 
 import (
