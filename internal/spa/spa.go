@@ -41,15 +41,35 @@ var (
 	ErrBadTimeout = errors.New("invalid client timeout")
 	ErrBadProto   = errors.New("invalid SPA transport protocol")
 	ErrBadKeyFile = errors.New("invalid key file")
+	ErrBadCommand = errors.New("invalid server command")
+	ErrBadMode    = errors.New("invalid encryption mode")
 )
 
-// Message types of the plaintext's TYPE field.
+// MsgType is the plaintext's TYPE field: what fwknopd is asked to do.
+type MsgType int
+
+// Message types of fwknop 2.6 (fko_message_type_t).
 const (
-	typeAccess           = 1
-	typeNATAccess        = 2
-	typeClientTimeout    = 3
-	typeNATClientTimeout = 4
+	TypeCommand               MsgType = 0 // run a command (ENABLE_CMD_EXEC)
+	TypeAccess                MsgType = 1 // open ports (the default)
+	TypeNATAccess             MsgType = 2 // forward a port to an internal host
+	TypeClientTimeout         MsgType = 3 // TypeAccess with a client timeout
+	TypeNATClientTimeout      MsgType = 4 // TypeNATAccess with a client timeout
+	TypeLocalNAT              MsgType = 5 // forward a port to the server itself
+	TypeLocalNATClientTimeout MsgType = 6 // TypeLocalNAT with a client timeout
 )
+
+// Aliases kept for the decoder in the tests.
+const (
+	typeAccess           = TypeAccess
+	typeNATAccess        = TypeNATAccess
+	typeClientTimeout    = TypeClientTimeout
+	typeNATClientTimeout = TypeNATClientTimeout
+)
+
+// MaxCommandLen bounds a server command (fwknop's MAX_SPA_CMD_LEN less
+// room for the allow IP).
+const MaxCommandLen = 1380
 
 // Access is one "proto/port" item of an access request, such as tcp/22.
 type Access struct {
@@ -113,19 +133,36 @@ func ParseAllowIP(s string) (netip.Addr, error) {
 	return a, nil
 }
 
-// NAT asks fwknopd to forward Port on the server to Host (an internal
-// IPv4 address), fwknop's --nat-access.
+// NAT asks fwknopd to forward the access port on the server to Port on
+// Host (an internal IPv4 address), fwknop's --nat-access. For local NAT
+// (--nat-local) Host is the server's own address.
 type NAT struct {
 	Host netip.Addr
-	Port uint16
+	Port uint16 // 0: the port of the access request
 }
 
-// ParseNAT parses "host,port" or "host:port" (fwknop's NAT_ACCESS).
+// ParseNAT parses "host,port" or "host:port" (fwknop's NAT_ACCESS) and
+// requires the port; [ParseNATAccess] also takes a host alone.
 func ParseNAT(s string) (*NAT, error) {
+	n, err := ParseNATAccess(s)
+	if err == nil && n.Port == 0 {
+		return nil, fmt.Errorf("%w %q: want internalIP,port", ErrBadNAT, strings.TrimSpace(s))
+	}
+	return n, err
+}
+
+// ParseNATAccess parses NAT_ACCESS (--nat-access) as fwknop's client
+// does: "host,port", "host:port", or "host" alone, for which Port is 0
+// and the access port is forwarded to the same port of the host.
+func ParseNATAccess(s string) (*NAT, error) {
 	s = strings.TrimSpace(s)
 	i := strings.LastIndexAny(s, ",:")
 	if i < 0 {
-		return nil, fmt.Errorf("%w %q: want internalIP,port", ErrBadNAT, s)
+		a, err := netip.ParseAddr(s)
+		if err != nil || !a.Unmap().Is4() {
+			return nil, fmt.Errorf("%w %q: want internalIP,port", ErrBadNAT, s)
+		}
+		return &NAT{Host: a.Unmap()}, nil
 	}
 	a, err := netip.ParseAddr(s[:i])
 	if err != nil || !a.Unmap().Is4() {
@@ -138,7 +175,8 @@ func ParseNAT(s string) (*NAT, error) {
 	return &NAT{Host: a.Unmap(), Port: uint16(n)}, nil
 }
 
-// String returns the "host,port" form used on the wire.
+// String returns the "host,port" form used on the wire (the port is 0
+// when left out).
 func (n NAT) String() string { return n.Host.String() + "," + strconv.Itoa(int(n.Port)) }
 
 // ValidUser reports why name cannot be the packet's user field, or nil.
@@ -158,24 +196,64 @@ func ValidUser(name string) error {
 
 // Request is what an SPA packet asks of fwknopd.
 type Request struct {
-	// User is the user name in the packet; fwknopd checks it only with
-	// REQUIRE_USERNAME. Empty means "knock".
+	// User is the user name in the packet (fwknop's SPOOF_USER,
+	// --spoof-user); fwknopd checks it only with REQUIRE_USERNAME.
+	// Empty means "knock".
 	User string
 	// AllowIP is the IPv4 address to open the firewall for; the zero
 	// Addr means the packet's source address (ALLOW_IP source).
 	AllowIP netip.Addr
-	// Access lists the ports to open; at least one.
+	// Access lists the ports to open; at least one, except for a
+	// command. With NATPort or NATRandPort, exactly one.
 	Access []Access
-	// NAT, when set, asks for NAT access (message type 2 or 4).
+	// NAT, when set, asks for NAT access (message type 2 or 4), or with
+	// NATLocal for local NAT (5 or 6).
 	NAT *NAT
+	// NATLocal asks fwknopd to forward to a port on the server itself
+	// (--nat-local, NAT_LOCAL); NAT must then name the server's address
+	// as fwknop does: see [LocalNAT].
+	NATLocal bool
+	// NATPort replaces the access port in the message (--nat-port,
+	// NAT_PORT): fwknopd forwards this server port to the NAT target.
+	NATPort uint16
+	// NATRandPort picks NATPort at random for every packet
+	// (--nat-rand-port, NAT_RAND_PORT); [Packet.AccessPort] tells it.
+	NATRandPort bool
 	// ClientTimeout, when positive, asks fwknopd to keep the rule open
-	// that many seconds (FW_TIMEOUT; message type 3 or 4).
+	// that many seconds (FW_TIMEOUT; message type 3, 4 or 6).
 	ClientTimeout int
+	// Command, when set, asks fwknopd to run it (-C, message type 0,
+	// the server's ENABLE_CMD_EXEC); Access and NAT are then unused.
+	Command string
+	// Digest is the message digest (DIGEST_TYPE, --digest-type).
+	Digest Digest
+}
+
+// LocalNAT returns the NAT target fwknop's client sends for --nat-local
+// without --nat-access: the server's address and the access port.
+func LocalNAT(server netip.Addr, access []Access) *NAT {
+	n := &NAT{Host: server.Unmap()}
+	if len(access) > 0 {
+		n.Port = access[0].Port
+	}
+	return n
 }
 
 // Validate checks the request without building a packet.
 func (r Request) Validate() error {
-	if len(r.Access) == 0 {
+	if r.Command != "" {
+		if len(r.Command) > MaxCommandLen {
+			return fmt.Errorf("%w: the server command is %d bytes long, fwknop allows %d", ErrBadCommand, len(r.Command), MaxCommandLen)
+		}
+		for i := 0; i < len(r.Command); i++ {
+			if c := r.Command[i]; c < 0x20 || c == 0x7f {
+				return fmt.Errorf("%w: the server command holds control character %q", ErrBadCommand, c)
+			}
+		}
+		if r.NAT != nil || r.NATLocal || r.NATPort != 0 || r.NATRandPort {
+			return fmt.Errorf("%w: a server command cannot ask for NAT access", ErrBadCommand)
+		}
+	} else if len(r.Access) == 0 {
 		return fmt.Errorf("%w: no proto/port given, such as tcp/22", ErrBadAccess)
 	}
 	for _, a := range r.Access {
@@ -194,34 +272,80 @@ func (r Request) Validate() error {
 	if r.ClientTimeout < 0 || r.ClientTimeout > 1<<31-1 {
 		return fmt.Errorf("%w %d: want seconds >= 0", ErrBadTimeout, r.ClientTimeout)
 	}
-	if r.NAT != nil && (!r.NAT.Host.Unmap().Is4() || r.NAT.Port == 0) {
+	if r.NAT != nil && !r.NAT.Host.Unmap().Is4() {
 		return fmt.Errorf("%w: want an internal IPv4 address and a port", ErrBadNAT)
+	}
+	if r.NATLocal && r.NAT == nil {
+		return fmt.Errorf("%w: local NAT needs the server's address (see LocalNAT)", ErrBadNAT)
+	}
+	if (r.NATPort != 0 || r.NATRandPort) && r.NAT == nil {
+		return fmt.Errorf("%w: a NAT port needs NAT access (--nat-access or --nat-local)", ErrBadNAT)
+	}
+	if (r.NATPort != 0 || r.NATRandPort) && len(r.Access) != 1 {
+		return fmt.Errorf("%w: a NAT port works with exactly one proto/port, not %d (as in fwknop)", ErrBadNAT, len(r.Access))
+	}
+	if !r.Digest.valid() {
+		return fmt.Errorf("%w %d", ErrBadDigest, int(r.Digest))
 	}
 	return nil
 }
 
-// msgType returns the TYPE field for the request.
-func (r Request) msgType() int {
+// MsgType returns the TYPE field fwknop's client sends for the request.
+func (r Request) MsgType() MsgType {
+	timeout := r.ClientTimeout > 0
 	switch {
-	case r.NAT != nil && r.ClientTimeout > 0:
-		return typeNATClientTimeout
+	case r.Command != "":
+		return TypeCommand
+	case r.NAT != nil && r.NATLocal && timeout:
+		return TypeLocalNATClientTimeout
+	case r.NAT != nil && r.NATLocal:
+		return TypeLocalNAT
+	case r.NAT != nil && timeout:
+		return TypeNATClientTimeout
 	case r.NAT != nil:
-		return typeNATAccess
-	case r.ClientTimeout > 0:
-		return typeClientTimeout
+		return TypeNATAccess
+	case timeout:
+		return TypeClientTimeout
 	}
-	return typeAccess
+	return TypeAccess
 }
 
-// accessMessage returns "IPv4,proto/port[,proto/port...]".
-func (r Request) accessMessage() string {
-	ip := "0.0.0.0"
+func (r Request) msgType() MsgType { return r.MsgType() }
+
+// allowString is the allow IP as the message carries it.
+func (r Request) allowString() string {
 	if r.AllowIP.IsValid() {
-		ip = r.AllowIP.Unmap().String()
+		return r.AllowIP.Unmap().String()
 	}
-	parts := []string{ip}
+	return "0.0.0.0"
+}
+
+// accessMessage returns "IPv4,proto/port[,proto/port...]", or for a
+// command "IPv4,command".
+func (r Request) accessMessage() string { return r.message(0) }
+
+// message is accessMessage with the single access port replaced by
+// natPort when it is not 0 (fwknop's --nat-port).
+func (r Request) message(natPort uint16) string {
+	if r.Command != "" {
+		return r.allowString() + "," + r.Command
+	}
+	parts := []string{r.allowString()}
 	for _, a := range r.Access {
+		if natPort != 0 {
+			a.Port = natPort
+		}
 		parts = append(parts, a.String())
 	}
 	return strings.Join(parts, ",")
+}
+
+// natString is the NAT field: "host,port", the port defaulting to the
+// (original) access port as in fwknop.
+func (r Request) natString() string {
+	n := *r.NAT
+	if n.Port == 0 && len(r.Access) > 0 {
+		n.Port = r.Access[0].Port
+	}
+	return n.String()
 }
