@@ -64,6 +64,9 @@ type Packet struct {
 	AccessPort uint16
 	// AccessProto is AccessPort's protocol, "tcp" or "udp".
 	AccessProto string
+	// WaitPort is the TCP port whose opening proves that fwknopd
+	// accepted the packet (see [Request.WaitPort]), or 0.
+	WaitPort uint16
 }
 
 // Encode returns the wire string of a fresh SPA packet for req: a new salt
@@ -139,7 +142,7 @@ func (e *Encoder) EncodePacket(req Request, keys Keys) (*Packet, error) {
 	case len(wire) < MinWireLen:
 		return nil, fmt.Errorf("%w: the packet would be %d characters and fwknopd ignores fewer than %d", ErrTooLong, len(wire), MinWireLen)
 	}
-	p := &Packet{Wire: wire, Type: req.MsgType()}
+	p := &Packet{Wire: wire, Type: req.MsgType(), WaitPort: req.WaitPort()}
 	if req.Command == "" {
 		p.AccessPort, p.AccessProto = req.Access[0].Port, req.Access[0].Proto
 		if req.NATPort != 0 {

@@ -354,3 +354,33 @@ func (r Request) natString() string {
 	}
 	return n.String()
 }
+
+// WaitPort returns the TCP port whose opening proves that fwknopd 2.6.10
+// accepted the request, or 0 when there is none: a command, only UDP
+// ports, or a NAT port still to be drawn (NATRandPort; see
+// [Packet.WaitPort]). fwknopd opens every port of a plain access request,
+// and the first TCP one is the proof. For NAT and local NAT access it
+// forwards only the first port of the message, the NAT port when one is
+// set and else the ACCESS port, to the NAT target: connecting to that
+// port on the server proves the forward. The NAT target's own port is
+// reached only through it and is never the one to wait on.
+func (r Request) WaitPort() uint16 {
+	if r.Command != "" || len(r.Access) == 0 {
+		return 0
+	}
+	if r.NAT != nil {
+		if r.NATRandPort && r.NATPort == 0 || r.Access[0].Proto != "tcp" {
+			return 0
+		}
+		if r.NATPort != 0 {
+			return r.NATPort
+		}
+		return r.Access[0].Port
+	}
+	for _, a := range r.Access {
+		if a.Proto == "tcp" {
+			return a.Port
+		}
+	}
+	return 0
+}
