@@ -32,13 +32,12 @@ import (
 // spaLab is the shared lab: namespaces, fwknopd and the per-row keys.
 type spaLab struct {
 	*lab.Lab
-	fw      *lab.Fwknopd
-	dir     string
-	env     []string
-	server  netip.Addr
-	gpgRing *GPGKeyring
-	gpgIDs  [2]string // server and client key IDs
-	cmdDir  string
+	fw     *lab.Fwknopd
+	dir    string
+	env    []string
+	server netip.Addr
+	gpgIDs [2]string // server and client key IDs
+	cmdDir string
 }
 
 // labRow is one variant.

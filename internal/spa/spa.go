@@ -64,14 +64,6 @@ const (
 	TypeLocalNATClientTimeout MsgType = 6 // TypeLocalNAT with a client timeout
 )
 
-// Aliases kept for the decoder in the tests.
-const (
-	typeAccess           = TypeAccess
-	typeNATAccess        = TypeNATAccess
-	typeClientTimeout    = TypeClientTimeout
-	typeNATClientTimeout = TypeNATClientTimeout
-)
-
 // MaxCommandLen bounds a server command (fwknop's MAX_SPA_CMD_LEN less
 // room for the allow IP).
 const MaxCommandLen = 1380
