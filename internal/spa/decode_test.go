@@ -455,6 +455,11 @@ func TestSPARequestErrors(t *testing.T) {
 		{"long command packet", Request{Command: strings.Repeat("x", 300)}, ErrTooLong},
 		{"bad user", Request{Access: []Access{{"tcp", 22}}, User: "a:b"}, ErrBadUser},
 	}
+	short := Request{User: "a", Access: []Access{{"tcp", 1}}, Digest: DigestMD5}
+	early := &Encoder{Now: func() time.Time { return time.Unix(5, 0) }}
+	if _, err := early.Encode(short, Keys{Enc: keys.Enc}); !errors.Is(err, ErrTooShort) {
+		t.Errorf("a packet fwknopd would ignore: %v", err)
+	}
 	for _, tt := range tests {
 		if _, err := new(Encoder).Encode(tt.req, keys); !errors.Is(err, tt.want) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)

@@ -140,7 +140,7 @@ func (e *Encoder) EncodePacket(req Request, keys Keys) (*Packet, error) {
 	case len(wire) > MaxWireLen:
 		return nil, fmt.Errorf("%w: the packet would be %d characters and fwknopd reads at most %d; use a smaller GPG key or a shorter request", ErrTooLong, len(wire), MaxWireLen)
 	case len(wire) < MinWireLen:
-		return nil, fmt.Errorf("%w: the packet would be %d characters and fwknopd ignores fewer than %d", ErrTooLong, len(wire), MinWireLen)
+		return nil, fmt.Errorf("%w: the packet would be %d characters and fwknopd ignores fewer than %d; use a longer digest or an HMAC key", ErrTooShort, len(wire), MinWireLen)
 	}
 	p := &Packet{Wire: wire, Type: req.MsgType(), WaitPort: req.WaitPort()}
 	if req.Command == "" {

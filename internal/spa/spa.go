@@ -42,6 +42,7 @@ var (
 	ErrBadAllowIP = errors.New("invalid allow IP")
 	ErrBadUser    = errors.New("invalid user name")
 	ErrTooLong    = errors.New("SPA packet too long")
+	ErrTooShort   = errors.New("SPA packet too short")
 	ErrBadNAT     = errors.New("invalid NAT access")
 	ErrBadTimeout = errors.New("invalid client timeout")
 	ErrBadProto   = errors.New("invalid SPA transport protocol")
