@@ -15,7 +15,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 # tool:package pairs; a tool missing from PATH installs its package.
 needs=(
-	knockd:knockd knock:knockd fwknopd:fwknop-server fwknop:fwknop-client
+	knockd:knockd knock:knockd fwknopd:fwknop-server fwknop:fwknop-client gpg:gpg gpgconf:gpgconf gpg-agent:gpg-agent
 	sshd:openssh-server ssh:openssh-client scp:openssh-client rsync:rsync git:git
 	iptables:iptables ip6tables:iptables ip:iproute2 nft:nftables
 	dbus-run-session:dbus dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring

@@ -1,9 +1,10 @@
-// Package fwknoprc reads the fwknop client's ~/.fwknoprc: stanzas of
-// "NAME VALUE" lines, [default] applied before the named stanza. It
-// resolves a stanza into a [Config] with the settings knock can honour
-// and names, with their line numbers, the ones it cannot (GPG, HTTP
-// resolution, spoofing ...) so that an import never silently drops one.
-// Errors name file:line; key values never appear in them.
+// Package fwknoprc reads the fwknop client's ~/.fwknoprc as fwknop 2.6.10's
+// client does (client/config_init.c): stanzas of "NAME VALUE" lines,
+// [default] applied before the named stanza, line by line. It resolves a
+// stanza into a [Config], turns it into the spa package's keys, request
+// and transport, and names, with their line numbers, the settings knock
+// cannot honour, so that an import never silently drops one. Errors name
+// file:line; key values never appear in them.
 package fwknoprc
 
 import (
@@ -28,7 +29,7 @@ var ErrNoStanza = errors.New("no such stanza")
 
 // Var is one "NAME VALUE" line.
 type Var struct {
-	Name  string // upper case, trailing ':' removed
+	Name  string // as written (fwknop matches names case-sensitively), from the last ':' on removed
 	Value string
 	Line  int
 }
@@ -79,23 +80,35 @@ func Parse(file string, r io.Reader) (*File, error) {
 			if end > 0 {
 				name = strings.TrimSpace(line[1:end])
 			}
-			if end < 0 || name == "" || strings.TrimSpace(stripComment(line[end+1:])) != "" {
+			// As in fwknop, text after ']' is ignored.
+			if end < 0 || name == "" {
 				return nil, f.errorf(n, "malformed stanza header (want [name])")
 			}
-			if first, ok := seen[name]; ok {
-				return nil, f.errorf(n, "stanza [%s] repeated (first at line %d)", name, first)
+			// fwknop reads every section of the name, ignoring case:
+			// a repeated stanza continues the first.
+			key := strings.ToLower(name)
+			if i, ok := seen[key]; ok {
+				if i < 0 {
+					cur = f.Default
+				} else {
+					cur = f.Named[i]
+				}
+				continue
 			}
-			seen[name] = n
 			cur = &Stanza{Name: name, Line: n}
-			if name == DefaultStanza {
+			if key == DefaultStanza {
 				f.Default = cur
+				seen[key] = -1
 			} else {
+				seen[key] = len(f.Named)
 				f.Named = append(f.Named, cur)
 			}
 			continue
 		}
 		name, rest := splitField(line)
-		name = strings.ToUpper(strings.TrimSuffix(name, ":"))
+		if i := strings.LastIndexByte(name, ':'); i >= 0 {
+			name = name[:i]
+		}
 		if name == "" {
 			return nil, f.errorf(n, "missing variable name")
 		}
@@ -128,13 +141,6 @@ func splitField(s string) (field, rest string) {
 	return s[:i], strings.TrimLeft(s[i:], " \t")
 }
 
-func stripComment(s string) string {
-	if i := strings.IndexAny(s, ";#"); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
 func (f *File) errorf(line int, format string, args ...any) error {
 	return fmt.Errorf("%s:%d: %w: %s", f.Path, line, ErrSyntax, fmt.Sprintf(format, args...))
 }
@@ -148,13 +154,14 @@ func (f *File) Names() []string {
 	return out
 }
 
-// Stanza returns the named stanza, or nil.
+// Stanza returns the named stanza, matched ignoring case as fwknop
+// does, or nil.
 func (f *File) Stanza(name string) *Stanza {
-	if name == DefaultStanza {
+	if strings.EqualFold(name, DefaultStanza) {
 		return f.Default
 	}
 	for _, s := range f.Named {
-		if s.Name == name {
+		if strings.EqualFold(s.Name, name) {
 			return s
 		}
 	}

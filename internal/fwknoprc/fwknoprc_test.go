@@ -2,6 +2,7 @@ package fwknoprc
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -41,14 +42,8 @@ func TestFwknoprcParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, i := range gpg.Fatal() {
-		names = append(names, i.String())
-	}
-	want := "line 30: USE_GPG: GPG encryption is not supported; use Rijndael keys (knock spa keygen)|" +
-		"line 31: GPG_RECIPIENT: GPG encryption is not supported; use Rijndael keys (knock spa keygen)"
-	if strings.Join(names, "|") != want {
-		t.Fatalf("gpg fatal issues:\n%s\nwant\n%s", strings.Join(names, "\n"), want)
+	if !gpg.UseGPG || gpg.GPGRecipient != "1234ABCD" || len(gpg.Fatal()) != 0 {
+		t.Fatalf("gpg: %+v, fatal %v", gpg, gpg.Fatal())
 	}
 	if _, err := f.Resolve("nope"); !errors.Is(err, ErrNoStanza) {
 		t.Fatalf("missing stanza: %v", err)
@@ -62,7 +57,6 @@ func TestFwknoprcErrors(t *testing.T) {
 		{"[]\n", "rc:1: fwknoprc syntax error: malformed stanza header"},
 		{"[a]\n\nACCESS\n", "rc:3: fwknoprc syntax error: ACCESS has no value"},
 		{"[a]\nACCESS ;tcp/22\n", "rc:2: fwknoprc syntax error: ACCESS has no value"},
-		{"[a]\n[b]\n[a]\n", "rc:3: fwknoprc syntax error: stanza [a] repeated (first at line 1)"},
 	}
 	for _, tt := range tests {
 		_, err := Parse("rc", strings.NewReader(tt.in))
@@ -88,7 +82,7 @@ func TestFwknoprcErrors(t *testing.T) {
 }
 
 func TestFwknoprcIssues(t *testing.T) {
-	in := "[default]\nALLOW_IP resolve\nHMAC_DIGEST_TYPE sha512\n[a]\nALLOW_IP 1.2.3.4\nACESS tcp/22\nSPOOF_SOURCE_IP 1.1.1.1\nKEY_FILE /k\n"
+	in := "[default]\nALLOW_IP resolve\nHMAC_DIGEST_TYPE sha512\n[a]\nALLOW_IP 1.2.3.4\nACESS tcp/22\nkey_base64 abc\nKEY_FILE /k\nENCRYPTION_MODE ctr\nVERBOSE 1\n"
 	f, err := Parse("rc", strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
@@ -102,18 +96,31 @@ func TestFwknoprcIssues(t *testing.T) {
 		got = append(got, i.Name)
 	}
 	// ALLOW_IP resolve is overridden by the stanza, so not an issue.
-	if strings.Join(got, ",") != "HMAC_DIGEST_TYPE,ACESS,SPOOF_SOURCE_IP,KEY_FILE" || c.AllowIP != "1.2.3.4" {
-		t.Fatalf("issues %v allow %q", got, c.AllowIP)
+	if strings.Join(got, ",") != "ACESS,key_base64,KEY_FILE,ENCRYPTION_MODE" || c.AllowIP != "1.2.3.4" || c.Resolve {
+		t.Fatalf("issues %v allow %q resolve %v", got, c.AllowIP, c.Resolve)
+	}
+	if !strings.Contains(c.Fatal()[1].Reason, "write KEY_BASE64") {
+		t.Fatalf("lower-case name: %s", c.Fatal()[1])
+	}
+	if len(c.Issues) != 5 || c.Issues[4].Name != "VERBOSE" || c.Issues[4].Fatal {
+		t.Fatalf("warnings: %v", c.Issues)
 	}
 }
 
 func TestFwknoprcSecretsNotInErrors(t *testing.T) {
-	in := "[a]\nKEY_BASE64 s3cr3t\nHMAC_KEY sup3rs3cr3t\nBOGUS x\n"
+	bad, _ := Parse("rc", strings.NewReader("[a]\nKEY_BASE64 s3cr3t!\n"))
+	if _, err := bad.Resolve("a"); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("error leaks a key or is missing: %v", err)
+	}
+	in := "[a]\nKEY_BASE64 s3cr3t\nHMAC_KEY sup3rs3cr3t\nBOGUS x\nGPG_SIGNING_PW s3cr3tpw\n"
 	f, err := Parse("rc", strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := f.Resolve("a")
+	c, err := f.Resolve("a")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, i := range c.Issues {
 		if strings.Contains(i.String(), "s3cr3t") {
 			t.Fatalf("issue leaks a key: %s", i)
@@ -149,9 +156,15 @@ func TestFwknoprcLooksLike(t *testing.T) {
 }
 
 func FuzzFwknoprc(f *testing.F) {
-	rc, _ := os.ReadFile("testdata/fwknoprc")
-	f.Add(string(rc))
+	for _, name := range []string{"testdata/fwknoprc", "testdata/fwknoprc-all"} {
+		rc, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(rc))
+	}
 	f.Add("[a]\nTIME_OFFSET -5min\nSPA_SERVER_PORT 1\n")
+	f.Add("[default]\nALLOW_IP resolve\nNAT_LOCAL Y\n[A]\nUSE_GPG Y\nGPG_RECIPIENT x\n[a]\nNAT_RAND_PORT Y\n")
 	f.Add("[default]\n[a] #x\nKEY: v;c\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		file, err := Parse("rc", strings.NewReader(s))
@@ -162,7 +175,7 @@ func FuzzFwknoprc(f *testing.F) {
 			return
 		}
 		_ = LooksLike([]byte(s))
-		for _, n := range file.Names() {
+		for _, n := range append(file.Names(), DefaultStanza) {
 			c, err := file.Resolve(n)
 			if err != nil {
 				if !strings.HasPrefix(err.Error(), "rc:") {
@@ -175,6 +188,11 @@ func FuzzFwknoprc(f *testing.F) {
 					t.Fatalf("issue without position: %+v", i)
 				}
 			}
+			// The conversions must not panic, whatever the stanza.
+			_, _ = c.Keys()
+			_, _ = c.Request(netip.MustParseAddr("198.51.100.2"))
+			_, _ = c.Transport(netip.MustParseAddr("198.51.100.2"))
+			_ = c.WaitPort()
 		}
 	})
 }

@@ -3,10 +3,8 @@ package spa
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -23,6 +21,10 @@ const (
 	// b64Prefix is base64("Salted__"...): dropped on the wire, restored by
 	// the server before it checks the HMAC.
 	b64Prefix = "U2FsdGVkX1"
+	// gpgPrefix is how base64 of a GPG message starts (an old-format
+	// public-key encrypted session key packet with a two-byte length);
+	// also dropped on the wire and restored by the server.
+	gpgPrefix = "hQ"
 	defUser   = "knock"
 )
 
@@ -45,19 +47,60 @@ type Encoder struct {
 	fixedSalt []byte
 }
 
+// MaxWireLen is the longest payload fwknopd 2.6 reads.
+const MaxWireLen = 1500
+
+// Packet is one encoded SPA packet.
+type Packet struct {
+	// Wire is the payload to send: base64 without the constant prefix,
+	// then the HMAC when there is an HMAC key.
+	Wire string
+	// Type is the message type sent.
+	Type MsgType
+	// AccessPort is the first port of the access message as sent: the
+	// port fwknopd opens, or for NAT access the server port it forwards
+	// (the NAT port when one was set or drawn, else the ACCESS port).
+	// 0 for a command.
+	AccessPort uint16
+	// AccessProto is AccessPort's protocol, "tcp" or "udp".
+	AccessProto string
+	// WaitPort is the TCP port whose opening proves that fwknopd
+	// accepted the packet (see [Request.WaitPort]), or 0.
+	WaitPort uint16
+}
+
 // Encode returns the wire string of a fresh SPA packet for req: a new salt
 // and random field every call. It fails when the request or keys are
-// invalid, or when the packet would reach [GPGWireLen] characters.
+// invalid, or when the packet would not fit fwknopd's limits.
 func (e *Encoder) Encode(req Request, keys Keys) (string, error) {
-	if err := req.Validate(); err != nil {
+	p, err := e.EncodePacket(req, keys)
+	if err != nil {
 		return "", err
 	}
+	return p.Wire, nil
+}
+
+// EncodePacket is [Encoder.Encode] that also tells what was sent: the
+// message type and the port fwknopd opens or forwards (which
+// NATRandPort draws anew for every packet).
+func (e *Encoder) EncodePacket(req Request, keys Keys) (*Packet, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
 	if err := keys.Validate(); err != nil {
-		return "", err
+		return nil, err
+	}
+	if err := keys.validateUse(); err != nil {
+		return nil, err
 	}
 	rnd, salt, err := e.entropy()
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	if req.NATRandPort {
+		if req.NATPort, err = randomPort(e.rand()); err != nil {
+			return nil, err
+		}
 	}
 	now := time.Now
 	if e.Now != nil {
@@ -65,19 +108,71 @@ func (e *Encoder) Encode(req Request, keys Keys) (string, error) {
 	}
 	ts := now().Add(e.TimeOffset).Unix()
 	plain := plaintext(req, rnd, ts)
-	blob, err := encrypt(keys.Enc, salt, []byte(plain))
-	if err != nil {
-		return "", err
+	var full, wire string
+	if keys.GPG != nil {
+		blob, err := keys.GPG.encrypt([]byte(plain), e.rand())
+		if err != nil {
+			return nil, err
+		}
+		full = b64.EncodeToString(blob)
+		if !strings.HasPrefix(full, gpgPrefix) {
+			return nil, fmt.Errorf("GPG message starts with %q, not %q", full[:2], gpgPrefix)
+		}
+		wire = full[len(gpgPrefix):]
+	} else {
+		pass := keys.Enc
+		if keys.Mode == ModeLegacy {
+			pass = legacyKey(pass)
+		}
+		blob, err := encrypt(pass, salt, []byte(plain))
+		if err != nil {
+			return nil, err
+		}
+		full = b64.EncodeToString(blob)
+		wire = full[len(b64Prefix):]
 	}
-	full := b64.EncodeToString(blob)
-	wire := full[len(b64Prefix):]
 	if len(keys.HMAC) > 0 {
-		wire += b64.EncodeToString(mac(keys.HMAC, full))
+		wire += b64.EncodeToString(keys.HMACDigest.hmacSum(keys.HMAC, full))
 	}
-	if len(wire) >= GPGWireLen {
-		return "", fmt.Errorf("%w: the packet would be %d characters and fwknopd takes %d or more for GPG; ask for fewer ports", ErrTooLong, len(wire), GPGWireLen)
+	switch {
+	case keys.GPG == nil && len(wire) >= GPGWireLen:
+		return nil, fmt.Errorf("%w: the packet would be %d characters and fwknopd takes %d or more for GPG; ask for fewer ports, a shorter command or a shorter digest", ErrTooLong, len(wire), GPGWireLen)
+	case len(wire) > MaxWireLen:
+		return nil, fmt.Errorf("%w: the packet would be %d characters and fwknopd reads at most %d; use a smaller GPG key or a shorter request", ErrTooLong, len(wire), MaxWireLen)
+	case len(wire) < MinWireLen:
+		return nil, fmt.Errorf("%w: the packet would be %d characters and fwknopd ignores fewer than %d; use a longer digest or an HMAC key", ErrTooShort, len(wire), MinWireLen)
 	}
-	return wire, nil
+	p := &Packet{Wire: wire, Type: req.MsgType(), WaitPort: req.WaitPort()}
+	if req.Command == "" {
+		p.AccessPort, p.AccessProto = req.Access[0].Port, req.Access[0].Proto
+		if req.NATPort != 0 {
+			p.AccessPort = req.NATPort
+		}
+	}
+	return p, nil
+}
+
+func (e *Encoder) rand() io.Reader {
+	if e.Rand != nil {
+		return e.Rand
+	}
+	return rand.Reader
+}
+
+// MinRandPort is the lowest port fwknop's client draws for RAND_PORT and
+// NAT_RAND_PORT.
+const MinRandPort = 10000
+
+// RandomPort draws a port as fwknop's client does for RAND_PORT (the
+// server port) and NAT_RAND_PORT: uniformly from MinRandPort..65534.
+func RandomPort() (uint16, error) { return randomPort(rand.Reader) }
+
+func randomPort(r io.Reader) (uint16, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return 0, fmt.Errorf("read random bytes: %w", err)
+	}
+	return uint16(MinRandPort + binary.BigEndian.Uint64(b[:])%(65535-MinRandPort)), nil
 }
 
 // entropy returns the 16-digit random field and the 8-byte salt.
@@ -85,12 +180,8 @@ func (e *Encoder) entropy() (string, []byte, error) {
 	if e.fixedRand != "" {
 		return e.fixedRand, e.fixedSalt, nil
 	}
-	r := e.Rand
-	if r == nil {
-		r = rand.Reader
-	}
 	var buf [16]byte
-	if _, err := io.ReadFull(r, buf[:]); err != nil {
+	if _, err := io.ReadFull(e.rand(), buf[:]); err != nil {
 		return "", nil, fmt.Errorf("read random bytes: %w", err)
 	}
 	// 16 decimal digits, the first non-zero.
@@ -98,7 +189,8 @@ func (e *Encoder) entropy() (string, []byte, error) {
 	return strconv.FormatUint(n, 10), buf[8:], nil
 }
 
-// fields returns RAND:USER:TS:VERSION:TYPE:MSG[:NAT][:TIMEOUT].
+// fields returns RAND:USER:TS:VERSION:TYPE:MSG[:NAT][:TIMEOUT]. A command
+// carries no timeout, as in fwknop.
 func fields(req Request, rnd string, ts int64) string {
 	user := req.User
 	if user == "" {
@@ -109,23 +201,22 @@ func fields(req Request, rnd string, ts int64) string {
 		b64.EncodeToString([]byte(user)),
 		strconv.FormatInt(ts, 10),
 		protoVersion,
-		strconv.Itoa(req.msgType()),
-		b64.EncodeToString([]byte(req.accessMessage())),
+		strconv.Itoa(int(req.msgType())),
+		b64.EncodeToString([]byte(req.message(req.NATPort))),
 	}
-	if req.NAT != nil {
-		f = append(f, b64.EncodeToString([]byte(req.NAT.String())))
+	if req.NAT != nil && req.Command == "" {
+		f = append(f, b64.EncodeToString([]byte(req.natString())))
 	}
-	if req.ClientTimeout > 0 {
+	if req.ClientTimeout > 0 && req.Command == "" {
 		f = append(f, strconv.Itoa(req.ClientTimeout))
 	}
 	return strings.Join(f, ":")
 }
 
-// plaintext appends the SHA-256 digest of the fields.
+// plaintext appends the message digest of the fields.
 func plaintext(req Request, rnd string, ts int64) string {
 	f := fields(req, rnd, ts)
-	sum := sha256.Sum256([]byte(f))
-	return f + ":" + b64.EncodeToString(sum[:])
+	return f + ":" + req.Digest.sum([]byte(f))
 }
 
 // deriveKeyIV is OpenSSL's EVP_BytesToKey with MD5 and one iteration:
@@ -164,11 +255,4 @@ func encrypt(pass, salt, plain []byte) ([]byte, error) {
 	out = append(out, saltedMagic...)
 	out = append(out, salt...)
 	return append(out, buf...), nil
-}
-
-// mac is HMAC-SHA256 over the base64 blob, prefix included.
-func mac(key []byte, full string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(full))
-	return m.Sum(nil)
 }

@@ -20,13 +20,72 @@ const (
 	hmacKeyB64Name = "HMAC_KEY_BASE64"
 )
 
-// Keys are the secrets shared with fwknopd's access.conf stanza.
+// Keys are the secrets shared with fwknopd's access.conf stanza, and how
+// they are used.
 type Keys struct {
 	// Enc is the Rijndael key: the decoded KEY_BASE64, or KEY's bytes.
+	// Unused (and may be empty) with GPG.
 	Enc []byte
 	// HMAC is the decoded HMAC_KEY_BASE64 (or HMAC_KEY's bytes); empty
-	// sends a packet without HMAC (USE_HMAC N).
+	// sends a packet without HMAC. As in fwknop's client, a packet
+	// carries an HMAC whenever there is a key, whatever USE_HMAC says.
 	HMAC []byte
+	// HMACDigest is the HMAC's hash (HMAC_DIGEST_TYPE); zero is SHA-256.
+	HMACDigest Digest
+	// Mode is the Rijndael mode (ENCRYPTION_MODE); zero is CBC.
+	Mode Mode
+	// GPG, when set, encrypts to the server's key and signs with the
+	// client's instead of Rijndael (USE_GPG).
+	GPG *GPGKeys
+}
+
+// Mode is fwknop's Rijndael encryption mode (ENCRYPTION_MODE, -M).
+type Mode int
+
+// The Rijndael modes knock sends.
+const (
+	// ModeCBC is AES-256-CBC keyed through OpenSSL's EVP_BytesToKey,
+	// fwknop's default.
+	ModeCBC Mode = iota
+	// ModeLegacy is fwknop's "legacy" IV mode for servers before 2.5:
+	// the key is cut to 16 bytes or padded to 16 with '0' characters
+	// before the same derivation. fwknop refuses it with an HMAC.
+	ModeLegacy
+)
+
+// ParseMode parses an ENCRYPTION_MODE value, ignoring case: "cbc" (also
+// empty) or "legacy".
+func ParseMode(s string) (Mode, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "cbc":
+		return ModeCBC, nil
+	case "legacy":
+		return ModeLegacy, nil
+	case "asymmetric":
+		return 0, fmt.Errorf("%w %q: asymmetric mode means GPG; set a GPG recipient instead", ErrBadMode, s)
+	case "ecb", "cfb", "pcbc", "ofb", "ctr":
+		return 0, fmt.Errorf("%w %q: only cbc and legacy are supported", ErrBadMode, s)
+	}
+	return 0, fmt.Errorf("%w %q (want cbc or legacy)", ErrBadMode, s)
+}
+
+// String returns the ENCRYPTION_MODE name.
+func (m Mode) String() string {
+	if m == ModeLegacy {
+		return "legacy"
+	}
+	return "cbc"
+}
+
+// legacyKey is the key as legacy mode uses it: at most 16 bytes, padded
+// to 16 with '0'.
+func legacyKey(k []byte) []byte {
+	out := make([]byte, 16)
+	n := copy(out, k)
+	for i := n; i < 16; i++ {
+		out[i] = '0'
+	}
+	return out
 }
 
 // ParseKeys decodes KEY_BASE64 and HMAC_KEY_BASE64 values (padded or not)
@@ -64,6 +123,26 @@ func decodeKey(name, value string) ([]byte, error) {
 // encryption key, as fwknop requires.
 func (k Keys) Validate() error { return k.ValidateAs(keyB64Name, hmacKeyB64Name) }
 
+// validateUse checks what Validate does not: digest, mode and GPG.
+func (k Keys) validateUse() error {
+	if !k.HMACDigest.valid() {
+		return fmt.Errorf("%w %d", ErrBadDigest, int(k.HMACDigest))
+	}
+	if k.Mode != ModeCBC && k.Mode != ModeLegacy {
+		return fmt.Errorf("%w %d", ErrBadMode, int(k.Mode))
+	}
+	if k.Mode == ModeLegacy && len(k.HMAC) > 0 {
+		return fmt.Errorf("%w: legacy encryption mode cannot be used with an HMAC key (fwknop refuses it too)", ErrBadMode)
+	}
+	if k.GPG != nil {
+		if k.Mode == ModeLegacy {
+			return fmt.Errorf("%w: legacy mode is for Rijndael keys, not GPG", ErrBadMode)
+		}
+		return k.GPG.validate()
+	}
+	return nil
+}
+
 // ValidateAs is [Keys.Validate] with errors that name the keys as the
 // caller read them: KEY_BASE64 or KEY, HMAC_KEY_BASE64 or HMAC_KEY.
 func (k Keys) ValidateAs(keyName, hmacName string) error {
@@ -73,7 +152,7 @@ func (k Keys) ValidateAs(keyName, hmacName string) error {
 		}
 		return fmt.Sprintf("%s is %d bytes long", name, n)
 	}
-	if len(k.Enc) == 0 {
+	if len(k.Enc) == 0 && k.GPG == nil {
 		return fmt.Errorf("%w: %s (or KEY) is missing", ErrBadKey, keyB64Name)
 	}
 	if len(k.Enc) > MaxKeyLen {
@@ -82,7 +161,7 @@ func (k Keys) ValidateAs(keyName, hmacName string) error {
 	if len(k.HMAC) > MaxHMACKeyLen {
 		return fmt.Errorf("%w: %s, fwknop allows 1..%d", ErrBadKey, size(hmacName, len(k.HMAC)), MaxHMACKeyLen)
 	}
-	if len(k.HMAC) > 0 && subtle.ConstantTimeCompare(k.Enc, k.HMAC) == 1 {
+	if len(k.HMAC) > 0 && len(k.Enc) > 0 && subtle.ConstantTimeCompare(k.Enc, k.HMAC) == 1 {
 		return fmt.Errorf("%w: %s equals %s; the HMAC key must differ from the encryption key", ErrBadKey, hmacName, keyName)
 	}
 	return nil
