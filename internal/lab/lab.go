@@ -27,11 +27,13 @@ var (
 	ServerIP6 = netip.MustParseAddr("2001:db8::2")
 )
 
-// Lab is one pair of namespaces.
+// Lab is one pair of namespaces, with a third between them in a WAN lab
+// (see NewWAN).
 type Lab struct {
 	ID       string
 	Client   string // client namespace name
 	Server   string // server namespace name
+	Mid      string // namespace of the WAN emulator; empty in a plain lab
 	ClientIf string // veth in the client namespace
 	ServerIf string // veth in the server namespace
 	Dir      string // scratch directory, removed at cleanup
@@ -85,6 +87,15 @@ func LookPath(tool string) (string, error) {
 // registered on t.
 func New(t testing.TB) *Lab {
 	t.Helper()
+	return newLab(t, false)
+}
+
+// newLab creates the namespaces and links of a lab. With mid, a third
+// namespace sits between client and server: each end's veth is paired with
+// one in the middle (MidIf), where the WAN emulator forwards frames between
+// the two; nothing else crosses, as the middle namespace does not route.
+func newLab(t testing.TB, mid bool) *Lab {
+	t.Helper()
 	Require(t, "ip")
 	id := randomID()
 	l := &Lab{
@@ -95,11 +106,27 @@ func New(t testing.TB) *Lab {
 		ServerIf: "vs" + id,
 		Dir:      t.TempDir(),
 	}
+	if mid {
+		l.Mid = "knm-" + id
+	}
 	t.Cleanup(l.teardown)
 	steps := [][]string{
 		{"netns", "add", l.Client},
 		{"netns", "add", l.Server},
-		{"link", "add", l.ClientIf, "type", "veth", "peer", "name", l.ServerIf},
+	}
+	if mid {
+		mc, ms := midIfs(l)
+		steps = append(steps,
+			[]string{"netns", "add", l.Mid},
+			[]string{"link", "add", l.ClientIf, "type", "veth", "peer", "name", mc},
+			[]string{"link", "add", ms, "type", "veth", "peer", "name", l.ServerIf},
+			[]string{"link", "set", mc, "netns", l.Mid},
+			[]string{"link", "set", ms, "netns", l.Mid},
+		)
+	} else {
+		steps = append(steps, []string{"link", "add", l.ClientIf, "type", "veth", "peer", "name", l.ServerIf})
+	}
+	steps = append(steps, [][]string{
 		{"link", "set", l.ClientIf, "netns", l.Client},
 		{"link", "set", l.ServerIf, "netns", l.Server},
 		{"-n", l.Client, "addr", "add", ClientIP4.String() + "/24", "dev", l.ClientIf},
@@ -110,10 +137,15 @@ func New(t testing.TB) *Lab {
 		{"-n", l.Server, "link", "set", "lo", "up"},
 		{"-n", l.Client, "link", "set", l.ClientIf, "up"},
 		{"-n", l.Server, "link", "set", l.ServerIf, "up"},
-	}
+	}...)
 	for _, s := range steps {
 		if out, err := run("ip", s...); err != nil {
 			t.Fatalf("lab: ip %s: %v: %s", strings.Join(s, " "), err, out)
+		}
+	}
+	if mid {
+		if err := prepareMid(l); err != nil {
+			t.Fatalf("lab: %v", err)
 		}
 	}
 	// The links need a moment before IPv6 neighbour discovery works.
@@ -247,7 +279,10 @@ func (l *Lab) teardown() {
 		}
 		p.Wait(5 * time.Second)
 	}
-	for _, ns := range []string{l.Client, l.Server} {
+	for _, ns := range []string{l.Client, l.Server, l.Mid} {
+		if ns == "" {
+			continue
+		}
 		// Processes started in the namespace by others (daemons forking,
 		// commands run by knockd) die with it.
 		out, _ := run("ip", "netns", "pids", ns)
