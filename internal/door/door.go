@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/a-knock/knock/internal/exit"
+	"github.com/a-knock/knock/internal/history"
 	"github.com/a-knock/knock/internal/profiles"
 	"github.com/a-knock/knock/internal/sender"
 	"github.com/a-knock/knock/internal/seq"
@@ -96,6 +97,9 @@ type Options struct {
 
 	// Stores holds the profiles; nil means [profiles.Default].
 	Stores *profiles.Stores
+	// History is where doors learn their replay timers and count the
+	// rounds a later close must undo; nil means [history.Default].
+	History *history.Store
 	// SSHConfig is -F; "" means $KNOCK_SSH_CONFIG, else ~/.ssh/config.
 	SSHConfig string
 	// SSHPath is the ssh client asked (`ssh -G`) about a name when the
@@ -348,6 +352,11 @@ type Result struct {
 	Verified bool          // the wait port accepted a connection
 	Port     uint16        // the wait port; 0 when none was known
 	Elapsed  time.Duration // from the first packet to the verdict
+	// Sample is what a verified open measured, which the door's replay
+	// timer learns from (see [Door.Plan]); zero when unverified.
+	Sample history.Sample
+
+	settle time.Time // when every round played has had its time to run the door's command
 }
 
 // opener plays one kind of door.
@@ -369,8 +378,9 @@ type Door struct {
 	op   opener
 
 	mu     sync.Mutex
-	opened bool // the door is open: Open does nothing
-	rounds int  // rounds the open action played, each of which may have opened
+	opened bool      // the door is open: Open does nothing
+	rounds int       // rounds the open action played, each of which may have opened
+	settle time.Time // when those rounds have had their time to run the door's command
 }
 
 func newDoor(t *Target, opts Options) (*Door, error) {
@@ -426,10 +436,14 @@ func (d *Door) Open(ctx context.Context) (Result, error) {
 	}
 	d.mu.Lock()
 	d.rounds += res.Rounds
+	if res.settle.After(d.settle) {
+		d.settle = res.settle
+	}
 	if err == nil {
 		d.opened = true
 	}
 	d.mu.Unlock()
+	d.remember(res, err)
 	return res, err
 }
 
@@ -438,24 +452,21 @@ func (d *Door) Closable() bool { return d.op.closable() }
 
 // Close plays the close action: once for every round that Open played (a
 // door whose command inserts a firewall rule inserts one per completed
-// round, and each close deletes one), and once when Open was never
-// called (knock close NAME). A door without a close action sends nothing
-// and says so on the log.
+// round, and each close deletes one). When Open was never called (knock
+// close NAME) it closes once for every round that the history counts
+// since the door was last closed, and at least once. See [Door.closeAll]
+// for the waits and checks around it. A door without a close action sends
+// nothing and says so on the log.
 func (d *Door) Close(ctx context.Context) error {
 	if !d.op.closable() {
 		return d.op.close(ctx) // says why nothing is sent
 	}
 	d.mu.Lock()
-	n := max(d.rounds, 1)
-	d.rounds = 0
+	n, settle := d.rounds, d.settle
+	d.rounds, d.settle = 0, time.Time{}
 	d.opened = false
 	d.mu.Unlock()
-	for i := 0; i < n; i++ {
-		if err := d.op.close(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
+	return d.closeAll(ctx, n, settle)
 }
 
 // CloseTimeout bounds the close action that runs after ssh, the relay

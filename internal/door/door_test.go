@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/a-knock/knock/internal/exit"
+	"github.com/a-knock/knock/internal/history"
 	"github.com/a-knock/knock/internal/otp"
 	"github.com/a-knock/knock/internal/profiles"
 	"github.com/a-knock/knock/internal/sender"
@@ -181,11 +182,34 @@ func adhoc(t *testing.T, f *fakeDoor, opts Options) *Door {
 	if opts.Retries == 0 {
 		opts.Retries = DefaultRetries
 	}
+	if opts.History == nil {
+		opts.History = learnedHistory(t, "@127.0.0.1", fastDoor)
+	}
 	d, err := Adhoc(context.Background(), "127.0.0.1", f.open, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// fastDoor is how long the fake door has been seen to take, in the
+// histories of the tests: its replay timer is 3/2 of it plus 100 ms.
+const fastDoor = 40 * time.Millisecond
+
+// learnedHistory is a history of the test's own in which key's door has
+// opened in one round in open (none: a first contact).
+func learnedHistory(t *testing.T, key string, open time.Duration) *history.Store {
+	t.Helper()
+	h := history.At(filepath.Join(t.TempDir(), "history.json"))
+	if open > 0 {
+		err := h.Update(key, func(r *history.Record) {
+			r.AddSample(history.Sample{At: time.Now(), Rounds: 1, Open: open, RTT: time.Millisecond})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h
 }
 
 // A loss-free knock: one round, every knock arrives in order, the door
@@ -262,7 +286,7 @@ func TestOpenGivesUp(t *testing.T) {
 // prober watches across rounds.
 func TestOpenSeesLateDoor(t *testing.T) {
 	f := newFakeDoorFull(t, 3, 1, func(int) bool {
-		time.Sleep(3 * sequenceTiming.first) // a slow door command
+		time.Sleep(3 * (fastDoor*3/2 + timerMargin)) // a slower door command than learnt
 		return true
 	})
 	d := adhoc(t, f, Options{})
@@ -320,24 +344,26 @@ func TestDryRun(t *testing.T) {
 	}
 }
 
+// A round's wait grows by half up to max, and is never shorter than the
+// first: the loop replays no sooner than the door could have answered.
 func TestRoundWait(t *testing.T) {
-	tm := sequenceTiming
+	tm := timing{first: 200 * time.Millisecond, max: time.Second}
 	prev := time.Duration(0)
 	for r := 0; r < 8; r++ {
-		w := tm.roundWait(r, 20, time.Hour)
-		if w < prev || w > tm.max {
+		w := tm.roundWait(r)
+		if w < prev || w > tm.max || w < tm.first {
 			t.Fatalf("round %d waits %s after %s", r, w, prev)
 		}
 		prev = w
 	}
-	if w := tm.roundWait(0, 9, 10*time.Second); w != tm.first {
+	if w := tm.roundWait(0); w != tm.first {
 		t.Errorf("first wait %s, want %s", w, tm.first)
 	}
-	if w := tm.roundWait(0, 9, 450*time.Millisecond); w != 50*time.Millisecond {
-		t.Errorf("an even share of the time left: %s", w)
+	if w := (timing{first: 2 * time.Second, max: time.Second}).roundWait(3); w != 2*time.Second {
+		t.Errorf("a max below the first wait shortened it to %s", w)
 	}
-	if w := tm.roundWait(8, 9, 3*time.Second); w != 3*time.Second {
-		t.Errorf("last round gets the rest: %s", w)
+	if w := (Plan{Timer: 450 * time.Millisecond}).timing().roundWait(5); w != 450*time.Millisecond {
+		t.Errorf("a sequence's timer grew to %s: every round waits the timer", w)
 	}
 }
 
@@ -354,7 +380,7 @@ func testStores(t *testing.T, sshConfig string) Options {
 		t.Fatal(err)
 	}
 	t.Setenv(EnvOpened, "")
-	return Options{Stores: st, SSHConfig: conf, Retries: DefaultRetries}
+	return Options{Stores: st, SSHConfig: conf, Retries: DefaultRetries, History: history.At(filepath.Join(dir, "history.json"))}
 }
 
 // The one rule for the port that proves a door open, for every caller.
@@ -435,12 +461,32 @@ func TestSequenceOptions(t *testing.T) {
 	}
 }
 
-// The close action runs once per round the open action played, and
-// once for a door that was never opened here.
+// closedBy makes cl the close door of f: a complete close sequence shuts
+// f's port, and lets f open again.
+func (f *fakeDoor) closedBy(cl *fakeDoor) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	cl.onFull = func(int) bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.ln != nil {
+			f.ln.Close()
+			f.ln = nil
+		}
+		f.complete = 0
+		return false
+	}
+}
+
+// The close action runs once per round the open action played, and,
+// for a door that was never opened here (knock close NAME), once per
+// round the history counts since the last close, at least once.
 func TestCloseOncePerRound(t *testing.T) {
 	f := newFakeDoor(t, 3, 2)
-	cl := newFakeDoor(t, 2, 1)
+	cl := newFakeDoor(t, 2, 1000)
+	f.closedBy(cl)
 	opts := testStores(t, "")
+	opts.History = learnedHistory(t, "lab", fastDoor)
 	p := &profiles.Profile{Name: "lab", Host: "127.0.0.1", Open: f.open.String(), Close: cl.open.String(), WaitPort: f.wait, DelayMS: int(knockGap / time.Millisecond)}
 	if err := opts.Stores.Add(p, profiles.StoreFile); err != nil {
 		t.Fatal(err)
@@ -452,11 +498,19 @@ func TestCloseOncePerRound(t *testing.T) {
 	if res, err := d.Open(context.Background()); err != nil || res.Rounds != 2 {
 		t.Fatalf("%+v %v", res, err)
 	}
+	if n := opts.History.Get("lab").Pending; n != 2 {
+		t.Errorf("the history counts %d rounds, want 2", n)
+	}
 	if err := d.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// Two complete close sequences; a replay starts with reset knocks
+	// (none for a sequence of two).
 	if got := cl.waitArrivals(4); len(got) != 4 {
 		t.Fatalf("close knocks %v, want the close sequence twice", got)
+	}
+	if n := opts.History.Get("lab").Pending; n != 0 {
+		t.Errorf("the history counts %d rounds after the close, want 0", n)
 	}
 	d2, _ := Lookup(context.Background(), "lab", opts)
 	if err := d2.Close(context.Background()); err != nil {
@@ -464,6 +518,23 @@ func TestCloseOncePerRound(t *testing.T) {
 	}
 	if got := cl.waitArrivals(6); len(got) != 6 {
 		t.Fatalf("knock close NAME: close knocks %v, want one more sequence", got)
+	}
+
+	// knock NAME in one process, knock close NAME in another: the
+	// second closes as often as the first opened.
+	d3, _ := Lookup(context.Background(), "lab", opts)
+	if res, err := d3.Open(context.Background()); err != nil || res.Rounds != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	d4, _ := Lookup(context.Background(), "lab", opts)
+	if err := d4.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := cl.waitArrivals(10); len(got) != 10 {
+		t.Fatalf("knock close NAME after a two-round knock NAME: close knocks %v, want two more sequences", got)
+	}
+	if n := opts.History.Get("lab").Pending; n != 0 {
+		t.Errorf("the history counts %d rounds after knock close, want 0", n)
 	}
 }
 

@@ -8,49 +8,36 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/a-knock/knock/internal/history"
 	"github.com/a-knock/knock/internal/sender"
 )
 
-// timing is how long a kind of door is given to open after a round before
-// the round is played again: first after the first round, growing by
-// half each round up to max.
+// timing is how long a door is given to open after a round before the
+// round is played again: first after the first round, growing by half
+// each round up to max. A knockd sequence learns its first wait from the
+// door's recent opens (see timer.go, [planFrom]).
 //
-// For knockd sequences: knockd 0.8 reads packets through libpcap with a
-// 50 ms buffer timeout, so it sees a knock up to 50 ms late, then forks
-// and runs the door's command through the shell (an iptables call: 5-20
-// ms). In the benchmark lab a loss-free knock is seen open 20-125 ms after
-// its last packet, 50 ms at the median, 85-95 ms at the 90th percentile.
-// A first wait of 90 ms covers most of that, so a round that worked is
-// rarely replayed, and a round that did not is replayed soon enough that
-// under 25% loss the median time to open stays under 3x the loss-free
-// time. For SPA, fwknopd decrypts and runs iptables too; a fresh packet is
-// sent after a second at the earliest.
+// For SPA, fwknopd decrypts the packet and runs iptables; a fresh packet
+// is sent after a second at the earliest. fwknopd does not add a second
+// rule for a source it has already let in, and removes the rule itself,
+// so an early SPA round costs nothing but a packet.
 type timing struct {
 	first, max time.Duration
 }
 
-var (
-	sequenceTiming = timing{first: 90 * time.Millisecond, max: time.Second}
-	spaTiming      = timing{first: time.Second, max: 2500 * time.Millisecond}
-)
+var spaTiming = timing{first: time.Second, max: 2500 * time.Millisecond}
 
-// roundWait is how long to wait for the port after round (0-based) of
-// rounds before playing the next: the timing's first wait, growing by
-// half each round up to its max, never more than an even share of the
-// time left; the last round gets all of it.
-func (tm timing) roundWait(round, rounds int, remaining time.Duration) time.Duration {
-	if round >= rounds-1 {
-		return remaining
-	}
+// roundWait is how long to wait for the port after round (0-based): the
+// first wait, growing by half each round up to max, never less than the
+// first wait. The loop never shortens it to fit more rounds into its
+// timeout: a replay before the door could have answered may open it
+// twice.
+func (tm timing) roundWait(round int) time.Duration {
 	w := tm.first
 	for i := 0; i < round && w < tm.max; i++ {
 		w = w * 3 / 2
 	}
-	w = min(w, tm.max)
-	if share := remaining / time.Duration(rounds-round); w > share {
-		w = share
-	}
-	return w
+	return max(min(w, tm.max), tm.first)
 }
 
 // verify says which port proves the door open and how long to try.
@@ -66,11 +53,14 @@ type verify struct {
 // retry is the one verify and retry loop of every kind of door. It plays
 // round 0, and while v.port stays closed plays rounds 1, 2 ... (at most
 // v.retries more), waiting after each as v.timing says, within
-// v.timeout. One prober watches the port for the whole call, so a door
-// that opens late, after a later round has started, is still seen at
-// once. round(ctx, n) plays round n; a replay of a knockd sequence, for
-// example, starts with reset knocks, and an SPA round is a fresh packet.
-// The error for a port that never opened wraps [sender.ErrNotOpened].
+// v.timeout: a round whose wait would end past the timeout is the last.
+// One prober watches the port for the whole call, so a door that opens
+// late, after a later round has started, is still seen at once. round(ctx,
+// n) plays round n; a replay of a knockd sequence, for example, starts
+// with reset knocks, and an SPA round is a fresh packet. The result says
+// what the open measured ([history.Sample]) and when every round played has had
+// its time to run the door's command. The error for a port that never
+// opened wraps [sender.ErrNotOpened].
 func retry(ctx context.Context, v verify, round func(ctx context.Context, n int) error) (Result, error) {
 	start := time.Now()
 	res := Result{Port: v.port}
@@ -79,16 +69,23 @@ func retry(ctx context.Context, v verify, round func(ctx context.Context, n int)
 	defer cancel()
 	rounds := v.retries + 1
 	var p *sender.Prober
+	var first, last time.Time // when round 0 and the latest round ended
 	for n := 0; n < rounds; n++ {
 		if n > 0 && v.log != nil {
-			fmt.Fprintf(v.log, "knock: port %d not open yet, playing again (round %d of %d)\n", v.port, n+1, rounds)
+			fmt.Fprintf(v.log, "knock: port %d not open %s after the last knock, playing again (round %d of at most %d)\n",
+				v.port, time.Since(last).Round(time.Millisecond), n+1, rounds)
 		}
 		if err := round(vctx, n); err != nil {
 			if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
 				res.Elapsed = time.Since(start)
+				res.settle = v.settleAfter(last)
 				return res, err
 			}
 			break // the time ran out while pacing a round
+		}
+		last = time.Now()
+		if n == 0 {
+			first = last
 		}
 		res.Rounds++
 		if p == nil {
@@ -96,7 +93,13 @@ func retry(ctx context.Context, v verify, round func(ctx context.Context, n int)
 		} else {
 			p.Restart()
 		}
-		wait := v.timing.roundWait(n, rounds, time.Until(deadline))
+		wait := time.Until(deadline)
+		final := n == rounds-1
+		if w := v.timing.roundWait(n); !final && w < wait {
+			wait = w
+		} else {
+			final = true
+		}
 		if wait <= 0 {
 			break
 		}
@@ -104,30 +107,67 @@ func retry(ctx context.Context, v verify, round func(ctx context.Context, n int)
 		select {
 		case <-p.Opened():
 			t.Stop()
-			return v.opened(res, start), nil
+			return v.opened(res, start, first, last, p), nil
 		case <-t.C:
 		case <-vctx.Done():
 			t.Stop()
 		}
-		if vctx.Err() != nil {
+		if vctx.Err() != nil || final {
 			break
 		}
 	}
 	if p != nil && p.IsOpened() {
-		return v.opened(res, start), nil
+		return v.opened(res, start, first, last, p), nil
 	}
 	res.Elapsed = time.Since(start)
+	res.settle = v.settleAfter(last)
 	if err := ctx.Err(); errors.Is(err, context.Canceled) {
 		return res, err
 	}
 	return res, fmt.Errorf("%s after %d round(s) in %s: %w", netip.AddrPortFrom(v.addr, v.port), res.Rounds, res.Elapsed.Round(time.Millisecond), sender.ErrNotOpened)
 }
 
-func (v verify) opened(res Result, start time.Time) Result {
+// retransmitted is the kernel's first SYN retransmission timeout: a probe
+// that took longer lost its first SYN, and its connect time is no
+// round-trip time.
+const retransmitted = time.Second
+
+// opened completes the result of an open seen at the prober's winning
+// probe: the open's measurements, and when the rounds are settled: now
+// after one round, which the port's opening proves answered; else when
+// the last round has had as long to be answered as the open took from
+// the first (some round was answered in that time, and the door answers
+// each in about the same time), and at least a replay timer.
+func (v verify) opened(res Result, start, first, last time.Time, p *sender.Prober) Result {
 	res.Verified = true
 	res.Elapsed = time.Since(start)
+	sent, took, _ := p.Winner()
+	at := sent.Add(took)
+	s := history.Sample{Rounds: res.Rounds, Open: max(at.Sub(last), 0)}
+	if took < retransmitted {
+		s.RTT = took
+	}
+	res.Sample = s
+	if res.Rounds > 1 {
+		res.settle = last.Add(max(v.timing.first, at.Sub(first)+timerMargin))
+	}
 	if v.log != nil {
-		fmt.Fprintf(v.log, "knock: port %d on %s open after %s (%d round(s))\n", v.port, v.addr, res.Elapsed.Round(time.Millisecond), res.Rounds)
+		rtt := "unknown (a probe's SYN was lost)"
+		if s.RTT > 0 {
+			rtt = s.RTT.Round(100 * time.Microsecond).String()
+		}
+		fmt.Fprintf(v.log, "knock: port %d on %s open after %s (%d round(s)); %s after the last knock, round trip %s\n",
+			v.port, v.addr, res.Elapsed.Round(time.Millisecond), res.Rounds, s.Open.Round(time.Millisecond), rtt)
 	}
 	return res
+}
+
+// settleAfter is when a round that ended at last has had its time to run
+// the door's command, when the door was not seen open: one replay timer
+// later.
+func (v verify) settleAfter(last time.Time) time.Time {
+	if last.IsZero() {
+		return time.Time{}
+	}
+	return last.Add(v.timing.first)
 }

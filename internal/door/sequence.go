@@ -101,14 +101,15 @@ func (o *sequenceOpener) openSeq(ctx context.Context, sq seq.Sequence) (Result, 
 	if port == 0 {
 		start := time.Now()
 		err := s.Send(ctx, sq)
-		res := Result{Rounds: 1, Elapsed: time.Since(start)}
+		// Unverified: the door's command may still run for a timer.
+		res := Result{Rounds: 1, Elapsed: time.Since(start), settle: time.Now().Add(o.d.Plan().Timer)}
 		if err != nil {
 			return res, o.sendError(err)
 		}
 		return res, nil
 	}
 	var lost sender.Lost
-	v := verify{addr: t.Addr, port: port, timeout: timeout(opts), retries: opts.Retries, timing: sequenceTiming}
+	v := verify{addr: t.Addr, port: port, timeout: timeout(opts), retries: opts.Retries, timing: o.d.Plan().timing()}
 	if opts.Verbose {
 		v.log = opts.log()
 	}
@@ -135,7 +136,12 @@ func (o *sequenceOpener) sendError(err error) error {
 	return err
 }
 
-func (o *sequenceOpener) close(ctx context.Context) error {
+func (o *sequenceOpener) close(ctx context.Context) error { return o.closeKnocks(ctx, false) }
+
+// closeKnocks plays the close sequence; a replay starts with reset
+// knocks, as an open's does (see [sender.Replay]): an earlier close that
+// lost a knock leaves knockd waiting half-way.
+func (o *sequenceOpener) closeKnocks(ctx context.Context, replay bool) error {
 	t, opts := o.d.T, o.d.opts
 	if o.opts.err != nil {
 		return o.opts.err
@@ -161,7 +167,13 @@ func (o *sequenceOpener) close(ctx context.Context) error {
 		return exit.Usage(err)
 	}
 	defer s.Close()
-	if err := s.Send(ctx, sq); err != nil {
+	if replay {
+		sq = sender.Replay(sq)
+	}
+	// A knock the local stack refuses is as lost as one dropped on the
+	// way: the close is checked and played again where it can be.
+	var lost sender.Lost
+	if err := s.Play(ctx, sq, &lost); err != nil {
 		return o.sendError(err)
 	}
 	return nil

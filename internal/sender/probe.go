@@ -45,6 +45,11 @@ func IsOpen(ctx context.Context, addr netip.Addr, port uint16, timeout time.Dura
 type Prober struct {
 	opened chan struct{}
 	kick   chan struct{}
+
+	// Set once, before opened is closed: when the first successful
+	// probe started and how long its connection took.
+	sent time.Time
+	took time.Duration
 }
 
 // StartProber starts probing addr:port at once, until ctx ends or the
@@ -66,6 +71,17 @@ func (p *Prober) IsOpened() bool {
 	default:
 		return false
 	}
+}
+
+// Winner reports, once [Prober.Opened] is closed, when the first
+// successful probe started and how long its connect took: the round-trip
+// time of its SYN and SYN-ACK, or, when its first SYN was dropped and the
+// kernel sent it again (after about a second), that much more.
+func (p *Prober) Winner() (sent time.Time, took time.Duration, ok bool) {
+	if !p.IsOpened() {
+		return time.Time{}, 0, false
+	}
+	return p.sent, p.took, true
 }
 
 // Restart makes the next probe go out now and the following ones at the
@@ -105,8 +121,13 @@ func (p *Prober) run(ctx context.Context, addr netip.Addr, port uint16) {
 			case slots <- struct{}{}:
 				go func() {
 					defer func() { <-slots }()
+					sent := time.Now()
 					if IsOpen(ctx, addr, port, probeTimeout) {
-						once.Do(func() { close(p.opened) })
+						took := time.Since(sent)
+						once.Do(func() {
+							p.sent, p.took = sent, took
+							close(p.opened)
+						})
 					}
 				}()
 			default: // too many probes hang on a dropping firewall: skip one

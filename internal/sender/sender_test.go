@@ -148,10 +148,17 @@ func TestProber(t *testing.T) {
 	addr := netip.MustParseAddr("127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	start := time.Now()
+	won := StartProber(ctx, addr, port)
 	select {
-	case <-StartProber(ctx, addr, port).Opened():
+	case <-won.Opened():
 	case <-ctx.Done():
 		t.Fatal("open port not seen")
+	}
+	// The winner's start and connect time, for the round-trip time the
+	// verify loop learns.
+	if sent, took, ok := won.Winner(); !ok || sent.Before(start) || took <= 0 || took > time.Since(start) {
+		t.Fatalf("winner %v %v %v", sent, took, ok)
 	}
 	ln.Close()
 	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -160,6 +167,9 @@ func TestProber(t *testing.T) {
 	<-ctx.Done()
 	if p.IsOpened() {
 		t.Fatal("closed port reported open")
+	}
+	if _, _, ok := p.Winner(); ok {
+		t.Fatal("a winner for a closed port")
 	}
 	if IsOpen(context.Background(), addr, port, time.Second) {
 		t.Fatal("IsOpen: closed port reported open")
