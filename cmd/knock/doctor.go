@@ -190,10 +190,12 @@ func doctorKnock(ctx context.Context, name string, opts door.Options) []doctor.R
 	}
 	port := d.T.WaitPort()
 	res, err := d.Open(ctx)
+	timing := doctor.KnockTiming(res, d.Plan(), opts.Timeout)
 	if err != nil {
-		return fail("knock", "tcp/%d on %s did not open after knock %s: %v; check the server's syslog for knockd lines (grep knockd /var/log/syslog)", port, d.T.Addr, name, err)
+		return append(fail("knock", "tcp/%d on %s did not open after knock %s: %v; check the server's syslog for knockd lines (grep knockd /var/log/syslog)", port, d.T.Addr, name, err), timing...)
 	}
 	out := []doctor.Result{{Status: doctor.OK, Check: "knock", Message: fmt.Sprintf("tcp/%d on %s opened after %d round(s), %s", port, d.T.Addr, res.Rounds, res.Elapsed.Round(time.Millisecond))}}
+	out = append(out, timing...)
 	if !d.Closable() {
 		return append(out, doctor.Result{Status: doctor.Warn, Check: "close", Message: fmt.Sprintf("profile %q has no close sequence: the port stays open until the server closes it", name)})
 	}

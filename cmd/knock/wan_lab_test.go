@@ -84,11 +84,12 @@ type wanDoor struct {
 	kd      *lab.Knockd
 	env     []string
 	latency time.Duration
+	setting wanSetting
 }
 
 func newWANDoor(t testing.TB, s wanSetting) *wanDoor {
 	t.Helper()
-	d := &wanDoor{latency: s.latency}
+	d := &wanDoor{latency: s.latency, setting: s}
 	if s.wan != nil {
 		d.wan = lab.NewWAN(t, *s.wan)
 		d.Lab = d.wan.Lab
@@ -121,6 +122,7 @@ type wanTrial struct {
 	open   time.Duration // from the first knock to the port seen open (knock -v)
 	first  bool          // the worker's first knock: a first contact
 	note   string        // what went wrong
+	report string        // what is worth a look (knock doctor's lines)
 }
 
 // wanOpened matches knock -v's verdict line.
@@ -207,6 +209,44 @@ func (w wanWorker) Skip(args ...any)            { w.Fatal(args...) }
 func (w wanWorker) SkipNow()                    { w.FailNow() }
 func (w wanWorker) Skipf(f string, args ...any) { w.Fatalf(f, args...) }
 
+// wanDoctorRTT and wanDoctorOpen read knock doctor's timing lines.
+var (
+	wanDoctorRTT  = regexp.MustCompile(`ok    round-trip: ([0-9.]+m?s)`)
+	wanDoctorOpen = regexp.MustCompile(`door-latency: port seen open ([0-9.]+m?s) after the last knock`)
+	wanDoctorTmr  = regexp.MustCompile(`replay-timer: a round is played again after ([0-9.]+m?s): 3/2`)
+)
+
+// doctor runs knock doctor NAME --knock: it opens and closes the door,
+// and reports the round trip, the door's latency and the replay timer,
+// which must fit the setting: the door's delay shows in its latency, the
+// WAN's in the round trip, and the timer covers both.
+func (d *wanDoor) doctor(t testing.TB, s wanSetting) wanTrial {
+	t.Helper()
+	tr := wanTrial{what: "knock doctor NAME --knock"}
+	r := d.knock(t, "doctor", wanProfile, "--knock")
+	tr.rules = d.rulesLeft(t)
+	dur := func(re *regexp.Regexp) time.Duration {
+		m := re.FindStringSubmatch(r.Stdout)
+		if m == nil {
+			return -1
+		}
+		v, _ := time.ParseDuration(m[1])
+		return v
+	}
+	rtt, open, timer := dur(wanDoctorRTT), dur(wanDoctorOpen), dur(wanDoctorTmr)
+	minRTT := time.Duration(0)
+	if s.wan != nil {
+		minRTT = 2 * (s.wan.ClientToServer.Delay - s.wan.ClientToServer.Jitter)
+	}
+	tr.ok = r.Code == 0 && rtt >= minRTT && open >= s.latency+minRTT && timer > open
+	tr.report = r.Stdout
+	if !tr.ok || tr.rules != 0 {
+		tr.note = fmt.Sprintf("knock doctor: exit %d (round trip %s, want %s at least; open %s, want %s at least; timer %s)\n%s\n%s",
+			r.Code, rtt, minRTT, open, s.latency+minRTT, timer, r.Stdout, r.Stderr)
+	}
+	return tr
+}
+
 // wanGroup runs settings at once: each in workers, each worker in a lab of
 // its own, running its trials one after the other. It returns the trials
 // of each setting.
@@ -292,7 +332,8 @@ func wanQuantiles(ds []time.Duration) string {
 // TestLabWANCloseLeavesNoRule: with door latencies 0, 0.15, 0.3 and 0.6 s
 // on a veth, and on a WAN of 150 ± 30 ms round trip with 2% loss each way,
 // knock NAME then knock close NAME, and knock ssh NAME -- true, leave no
-// ACCEPT rule behind: 20 trials each, all settings at once.
+// ACCEPT rule behind: 20 trials each, all settings at once. knock doctor
+// NAME --knock reports what the door's timing is.
 func TestLabWANCloseLeavesNoRule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: lab test: 200 knocks through slow doors and a WAN")
@@ -305,9 +346,14 @@ func TestLabWANCloseLeavesNoRule(t *testing.T) {
 		{name: "latency-0.6", latency: 600 * time.Millisecond},
 		{name: "wan-150ms-2pct", wan: wanPath(0.02)},
 	}
-	const workers, perWorker = 4, 10 // 20 trials of each command
+	// 20 trials of each command, then one knock doctor --knock in each
+	// worker.
+	const workers, perWorker = 4, 11
 	results := wanGroup(t, settings, workers, perWorker, func(t testing.TB, d *wanDoor, n int) wanTrial {
-		if n%2 == 0 {
+		switch {
+		case n == perWorker-1:
+			return d.doctor(t, d.setting)
+		case n%2 == 0:
 			return d.openClose(t)
 		}
 		return d.ssh(t)
@@ -322,6 +368,9 @@ func TestLabWANCloseLeavesNoRule(t *testing.T) {
 		}
 		for _, what := range slices.Sorted(maps.Keys(byWhat)) {
 			t.Logf("%s, %s: %s", s.name, what, wanSummary(byWhat[what]))
+		}
+		for _, tr := range byWhat["knock doctor NAME --knock"][:1] {
+			t.Logf("%s, knock doctor NAME --knock:\n%s", s.name, tr.report)
 		}
 	}
 }

@@ -64,7 +64,7 @@ func (d *Door) vlogf(format string, args ...any) {
 // opens (see [planFrom]); SPA's is fixed.
 func (d *Door) Plan() Plan {
 	if _, ok := d.op.(*spaOpener); ok {
-		return Plan{Timer: spaTiming.first}
+		return Plan{Timer: spaTiming.first, Fixed: true}
 	}
 	key := d.historyKey()
 	s := d.store()

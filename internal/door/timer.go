@@ -54,8 +54,10 @@ type Plan struct {
 	// Timer is the wait after the first round before the first replay.
 	Timer time.Duration
 	// Learned is false while no one-round open is known (Timer is the
-	// first-contact timer), and for SPA, whose timer is fixed.
+	// first-contact timer), and for SPA.
 	Learned bool
+	// Fixed is true for SPA, whose timer is not learnt.
+	Fixed bool
 	// Samples is how many recent verified opens are known.
 	Samples int
 	// RTT is the slowest round trip measured in those opens (0 when none

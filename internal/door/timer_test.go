@@ -136,7 +136,7 @@ func TestCloseWaitsForTheLastRound(t *testing.T) {
 		t.Fatal(err)
 	}
 	if time.Now().Before(d.settle) {
-		t.Errorf("awaitSettle returned %s early", d.settle.Sub(time.Now()))
+		t.Errorf("awaitSettle returned %s early", time.Until(d.settle))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
