@@ -78,8 +78,11 @@ func (d *Door) Plan() Plan {
 // works without a history, only slower at first contact.
 func (d *Door) remember(res Result, openErr error) {
 	key := d.historyKey()
+	if key == "" || d.T.Profile == nil && !res.Verified {
+		return // an ad hoc knock keeps only what it measured: the plain path stays free of files
+	}
 	s := d.store()
-	if key == "" || s == nil {
+	if s == nil {
 		return
 	}
 	now := time.Now()

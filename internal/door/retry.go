@@ -18,9 +18,9 @@ import (
 // door's recent opens (see timer.go, [planFrom]).
 //
 // For SPA, fwknopd decrypts the packet and runs iptables; a fresh packet
-// is sent after a second at the earliest. fwknopd does not add a second
-// rule for a source it has already let in, and removes the rule itself,
-// so an early SPA round costs nothing but a packet.
+// is sent after a second at the earliest. SPA has no close: fwknopd
+// removes what it added after its access timeout, however many rounds
+// added it.
 type timing struct {
 	first, max time.Duration
 }
@@ -58,9 +58,9 @@ type verify struct {
 // late, after a later round has started, is still seen at once. round(ctx,
 // n) plays round n; a replay of a knockd sequence, for example, starts
 // with reset knocks, and an SPA round is a fresh packet. The result says
-// what the open measured ([history.Sample]) and when every round played has had
-// its time to run the door's command. The error for a port that never
-// opened wraps [sender.ErrNotOpened].
+// what the open measured ([history.Sample]) and when every round played
+// has had its time to run the door's command. The error for a port that
+// never opened wraps [sender.ErrNotOpened].
 func retry(ctx context.Context, v verify, round func(ctx context.Context, n int) error) (Result, error) {
 	start := time.Now()
 	res := Result{Port: v.port}

@@ -101,8 +101,11 @@ func (o *sequenceOpener) openSeq(ctx context.Context, sq seq.Sequence) (Result, 
 	if port == 0 {
 		start := time.Now()
 		err := s.Send(ctx, sq)
-		// Unverified: the door's command may still run for a timer.
-		res := Result{Rounds: 1, Elapsed: time.Since(start), settle: time.Now().Add(o.d.Plan().Timer)}
+		res := Result{Rounds: 1, Elapsed: time.Since(start)}
+		if o.closable() {
+			// Unverified: the door's command may run for a timer yet.
+			res.settle = time.Now().Add(o.d.Plan().Timer)
+		}
 		if err != nil {
 			return res, o.sendError(err)
 		}
