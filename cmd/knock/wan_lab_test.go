@@ -126,7 +126,7 @@ type wanTrial struct {
 }
 
 // wanOpened matches knock -v's verdict line.
-var wanOpened = regexp.MustCompile(`open after ([0-9.]+m?s) \((\d+) round\(s\)\)`)
+var wanOpened = regexp.MustCompile(`open after ([0-9.]+(?:µs|ms|s)) \((\d+) round\(s\)\)`)
 
 func parseOpened(stderr string) (time.Duration, int) {
 	m := wanOpened.FindStringSubmatch(stderr)
@@ -211,9 +211,9 @@ func (w wanWorker) Skipf(f string, args ...any) { w.Fatalf(f, args...) }
 
 // wanDoctorRTT and wanDoctorOpen read knock doctor's timing lines.
 var (
-	wanDoctorRTT  = regexp.MustCompile(`ok    round-trip: ([0-9.]+m?s)`)
-	wanDoctorOpen = regexp.MustCompile(`door-latency: port seen open ([0-9.]+m?s) after the last knock`)
-	wanDoctorTmr  = regexp.MustCompile(`replay-timer: a round is played again after ([0-9.]+m?s): 3/2`)
+	wanDoctorRTT  = regexp.MustCompile(`ok    round-trip: ([0-9.]+(?:ns|µs|ms|s))`)
+	wanDoctorOpen = regexp.MustCompile(`door-latency: port seen open ([0-9.]+(?:ns|µs|ms|s)) after the last knock`)
+	wanDoctorTmr  = regexp.MustCompile(`replay-timer: a round is played again after ([0-9.]+(?:ns|µs|ms|s)): 3/2`)
 )
 
 // doctor runs knock doctor NAME --knock: it opens and closes the door,

@@ -72,8 +72,8 @@ func retry(ctx context.Context, v verify, round func(ctx context.Context, n int)
 	var first, last time.Time // when round 0 and the latest round ended
 	for n := 0; n < rounds; n++ {
 		if n > 0 && v.log != nil {
-			fmt.Fprintf(v.log, "knock: port %d not open %s after the last knock, playing again (round %d of at most %d)\n",
-				v.port, time.Since(last).Round(time.Millisecond), n+1, rounds)
+			fmt.Fprintf(v.log, "knock: port %d not open yet, playing again (round %d of at most %d, %s after the last knock)\n",
+				v.port, n+1, rounds, time.Since(last).Round(time.Millisecond))
 		}
 		if err := round(vctx, n); err != nil {
 			if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
