@@ -7,6 +7,6 @@ import (
 	"time"
 )
 
-func run(string, []uint16, int, time.Duration) (int, error) {
+func run(string, []uint16, int, int, time.Duration) (int, error) {
 	return 0, errors.New("flood runs on Linux only")
 }
