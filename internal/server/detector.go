@@ -44,8 +44,16 @@ type attempt struct {
 	door  *door
 	stage int   // knocks matched so far; -1 when killed
 	start int64 // Unix seconds of the first knock
-	done  bool  // completed: removed at the next packet
+	done  bool  // completed
 	elem  *list.Element
+}
+
+// expired reports whether a live attempt can no longer complete: its
+// door's seq_timeout has passed or the door was disabled. knockd removes
+// such an attempt when its source's next packet arrives; removing it
+// earlier changes no outcome.
+func (a *attempt) expired(now int64) bool {
+	return a.door.disabled || now-a.start >= a.door.timeout
 }
 
 // Stats counts what a Detector saw.
@@ -54,8 +62,12 @@ type Stats struct {
 	Relevant uint64 // packets that a door's filter admitted
 	Attempts uint64 // attempts started
 	Opened   uint64 // sequences completed
-	Evicted  uint64 // attempts dropped because MaxAttempts were tracked
-	Tracked  int    // attempts tracked now
+	Evicted  uint64 // live attempts dropped because MaxAttempts were tracked
+	// EvictedAdvanced counts the evicted attempts that had matched more
+	// than their first knock. It stays 0 under a flood of first knocks;
+	// when it grows, legitimate knockers are losing their progress.
+	EvictedAdvanced uint64
+	Tracked         int // attempts tracked now
 }
 
 // Detector is knockd's detection state machine (knockd.c, sniff()):
@@ -74,31 +86,41 @@ type Stats struct {
 //     door whose first knock it is (doors sharing a first port are
 //     tracked in parallel).
 //
-// Unlike knockd it bounds memory: at most max attempts are tracked, the
-// oldest is evicted to make room, and evictions are counted.
+// Unlike knockd it bounds memory: at most max attempts are tracked. A
+// completed or killed attempt is dropped at once (knockd drops it when its
+// source's next packet arrives, which changes no outcome). When the
+// table is full, a new attempt takes the place of, in this order: an
+// attempt past its seq_timeout, else the oldest of the attempts that
+// matched the fewest knocks. A first knock is all that a flood of spoofed
+// sources can send, so such a flood evicts only other first knocks: an
+// attempt that matched two knocks is evicted only when max attempts have
+// matched at least two. Evictions are counted.
 //
 // A Detector is not safe for concurrent use.
 type Detector struct {
-	doors  []*door
-	local  func(netip.Addr) bool // dst is one of our addresses; nil: any
-	max    int
-	bySrc  map[netip.Addr][]*attempt
-	order  *list.List // of *attempt, oldest first
-	stats  Stats
-	onStep func(a *attempt, opened bool)
+	doors []*door
+	local func(netip.Addr) bool // dst is one of our addresses; nil: any
+	max   int
+	bySrc map[netip.Addr][]*attempt
+	// stages[k] holds the live attempts that matched k knocks, in the
+	// order they got there, oldest first (stages[0] stays empty).
+	stages  []*list.List
+	tracked int
+	stats   Stats
+	onStep  func(a *attempt, opened bool)
 }
 
 func newDetector(doors []*door, local func(netip.Addr) bool, max int) *Detector {
 	if max <= 0 {
 		max = DefaultMaxAttempts
 	}
-	return &Detector{doors: doors, local: local, max: max, bySrc: map[netip.Addr][]*attempt{}, order: list.New()}
+	return &Detector{doors: doors, local: local, max: max, bySrc: map[netip.Addr][]*attempt{}}
 }
 
 // Stats returns the counters.
 func (d *Detector) Stats() Stats {
 	s := d.stats
-	s.Tracked = d.order.Len()
+	s.Tracked = d.tracked
 	return s
 }
 
@@ -135,24 +157,14 @@ func (d *Detector) Handle(p Packet) {
 	d.stats.Relevant++
 	now := p.Time.Unix()
 	d.sweep(now)
-	// Clean up this source's finished attempts, as knockd does for all.
-	live := d.bySrc[p.Src][:0]
-	for _, a := range d.bySrc[p.Src] {
-		if a.done || a.stage < 0 || a.door.disabled || now-a.start >= a.door.timeout {
-			d.order.Remove(a.elem)
-			continue
-		}
-		live = append(live, a)
-	}
-	if len(live) == 0 {
-		delete(d.bySrc, p.Src)
-	} else {
-		d.bySrc[p.Src] = live
-	}
-
+	// Clean up this source's timed-out attempts, as knockd does for all
+	// (completed and killed ones are gone already).
 	var found []*attempt
-	for _, a := range live {
-		if d.dstMatches(a.door, p.Dst) {
+	for _, a := range append([]*attempt(nil), d.bySrc[p.Src]...) {
+		switch {
+		case a.expired(now):
+			d.remove(a)
+		case d.dstMatches(a.door, p.Dst):
 			found = append(found, a)
 		}
 	}
@@ -164,6 +176,7 @@ func (d *Detector) Handle(p Packet) {
 			case a.stage < len(a.door.seq) && a.door.seq[a.stage] == (seq.Knock{Port: p.Port, Proto: p.Proto}):
 				d.advance(a)
 			default:
+				d.remove(a)
 				a.stage = -1
 			}
 		}
@@ -175,43 +188,84 @@ func (d *Detector) Handle(p Packet) {
 			continue
 		}
 		a := &attempt{src: p.Src, door: dr, start: now}
-		d.track(a)
+		d.track(a, now)
 		d.stats.Attempts++
 		d.advance(a)
 	}
 }
 
-// advance is knockd's process_attempt: one more knock matched.
+// advance is knockd's process_attempt: one more knock matched. The
+// attempt moves up a stage, or, completed, is dropped.
 func (d *Detector) advance(a *attempt) {
+	if a.elem != nil {
+		d.stages[a.stage].Remove(a.elem)
+		a.elem = nil
+	}
 	a.stage++
 	opened := a.stage >= len(a.door.seq)
 	if opened {
 		a.done = true
 		d.stats.Opened++
+		d.remove(a)
+	} else {
+		for len(d.stages) <= a.stage {
+			d.stages = append(d.stages, list.New())
+		}
+		a.elem = d.stages[a.stage].PushBack(a)
 	}
 	if d.onStep != nil {
 		d.onStep(a, opened)
 	}
 }
 
-// track adds an attempt, evicting the oldest when max are tracked.
-func (d *Detector) track(a *attempt) {
-	for d.order.Len() >= d.max {
-		old := d.order.Front().Value.(*attempt)
-		d.remove(old)
-		d.stats.Evicted++
+// track adds a new attempt (not yet in a stage), making room first when
+// max are tracked.
+func (d *Detector) track(a *attempt, now int64) {
+	for d.tracked >= d.max && d.evict(now) {
 	}
-	a.elem = d.order.PushBack(a)
 	d.bySrc[a.src] = append(d.bySrc[a.src], a)
+	d.tracked++
+}
+
+// evict drops one attempt: one past its time at the front of a stage if
+// there is one, else the oldest of the lowest stage. It reports false when
+// there is none.
+func (d *Detector) evict(now int64) bool {
+	var victim *attempt
+	for _, l := range d.stages {
+		if e := l.Front(); e != nil {
+			a := e.Value.(*attempt)
+			if a.expired(now) {
+				d.remove(a)
+				return true
+			}
+			if victim == nil {
+				victim = a
+			}
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	d.stats.Evicted++
+	if victim.stage > 1 {
+		d.stats.EvictedAdvanced++
+	}
+	d.remove(victim)
+	return true
 }
 
 // remove drops an attempt from both indexes.
 func (d *Detector) remove(a *attempt) {
-	d.order.Remove(a.elem)
+	if a.elem != nil {
+		d.stages[a.stage].Remove(a.elem)
+		a.elem = nil
+	}
 	list := d.bySrc[a.src]
 	for i, x := range list {
 		if x == a {
 			list = append(list[:i], list[i+1:]...)
+			d.tracked--
 			break
 		}
 	}
@@ -222,20 +276,16 @@ func (d *Detector) remove(a *attempt) {
 	}
 }
 
-// sweep removes a few finished attempts from the front of the queue, so
+// sweep removes a few expired attempts from the front of each stage, so
 // that sources that never come back do not hold memory until eviction.
-// knockd removes them all on every packet; removing them earlier changes
-// no outcome.
 func (d *Detector) sweep(now int64) {
-	for i := 0; i < 4; i++ {
-		e := d.order.Front()
-		if e == nil {
-			return
+	for _, l := range d.stages {
+		for i := 0; i < 4; i++ {
+			e := l.Front()
+			if e == nil || !e.Value.(*attempt).expired(now) {
+				break
+			}
+			d.remove(e.Value.(*attempt))
 		}
-		a := e.Value.(*attempt)
-		if !(a.done || a.stage < 0 || a.door.disabled || now-a.start >= a.door.timeout) {
-			return
-		}
-		d.remove(a)
 	}
 }

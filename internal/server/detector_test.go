@@ -185,3 +185,114 @@ func TestServeParseIP(t *testing.T) {
 		t.Error("non-first fragment accepted")
 	}
 }
+
+// floodSrc is the i-th spoofed flood source, never a test client.
+func floodSrc(i int) netip.Addr {
+	return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0xf1, 0, 0, 0, 0, 0, 0, 0, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)})
+}
+
+// evStep is one step of an eviction script: a knock by src, or, when n
+// is set, n new flood sources each sending ports in turn.
+type evStep struct {
+	src   netip.Addr
+	n     int
+	ports []uint16
+	at    time.Duration
+}
+
+func knockAt(src netip.Addr, port uint16, at time.Duration) evStep {
+	return evStep{src: src, ports: []uint16{port}, at: at}
+}
+
+func floodAt(n int, at time.Duration, ports ...uint16) evStep {
+	return evStep{n: n, ports: ports, at: at}
+}
+
+// TestServeDetectorEviction checks which attempts a full table drops:
+// under a flood of first knocks from ever new sources, an attempt past
+// its first knock survives; first knocks compete among themselves, oldest
+// out first; finished attempts go before live ones; and the table never
+// holds more than its bound.
+func TestServeDetectorEviction(t *testing.T) {
+	const max = 1000
+	ms, s := time.Millisecond, time.Second
+	a3 := func() []*door { return []*door{mkDoor("a", "7001,7002,7003", "", 30)} }
+	// legit3 is cliA's sequence from off on, gap apart, with flood1 and
+	// flood2 first knocks from new sources between its knocks.
+	legit3 := func(off, gap time.Duration, flood1, flood2 int) []evStep {
+		return []evStep{
+			knockAt(cliA, 7001, off), floodAt(flood1, off+gap/2, 7001),
+			knockAt(cliA, 7002, off+gap), floodAt(flood2, off+gap*3/2, 7001),
+			knockAt(cliA, 7003, off+2*gap),
+		}
+	}
+	// Where a flood overflows the table, it evicts all but the room
+	// left: max minus cliA and the flood sources before.
+	tests := []struct {
+		name     string
+		doors    []*door
+		steps    []evStep
+		want     int    // sequences cliA completes
+		evicted  uint64 // live attempts dropped
+		advanced uint64 // of which past their first knock
+	}{
+		{"no flood", a3(), legit3(0, 300*ms, 0, 0), 1, 0, 0},
+		{"flood fits the table", a3(), legit3(0, 300*ms, max-1, 0), 1, 0, 0},
+		{"advanced attempt survives a flood", a3(), legit3(0, 300*ms, max/2, 50*max), 1, 50*max - (max - 1 - max/2), 0},
+		{"advanced attempt survives floods between each knock", []*door{mkDoor("a", "7001,7002,7003,7004", "", 30)},
+			[]evStep{
+				knockAt(cliA, 7001, 0), floodAt(max/2, 100*ms, 7001),
+				knockAt(cliA, 7002, 300*ms), floodAt(20*max, 400*ms, 7001),
+				knockAt(cliA, 7003, 600*ms), floodAt(20*max, 700*ms, 7001),
+				knockAt(cliA, 7004, 900*ms),
+			}, 1, 40*max - (max - 1 - max/2), 0},
+		// A first knock is worth no more than a spoofed one: max first
+		// knocks after it push it out.
+		{"first knock evicted by max first knocks", a3(), legit3(0, 300*ms, max, 0), 0, 1, 0},
+		// The table full of advanced attempts: the oldest goes.
+		{"advanced attempts evict the oldest advanced", a3(),
+			append([]evStep{knockAt(cliA, 7001, 0), knockAt(cliA, 7002, ms), floodAt(max, 2*ms, 7001, 7002)},
+				knockAt(cliA, 7003, 3*ms)), 0, 1, 1},
+		// Timed-out attempts past their first knock go before a live
+		// first knock.
+		{"timed-out advanced attempts go first", a3(),
+			append([]evStep{floodAt(max/2, 0, 7001, 7002)}, legit3(40*s, 300*ms, max-1, 0)...), 1, 0, 0},
+		// Killed attempts are gone at once: a flood that kills its own
+		// attempts (first knock twice) never fills the table.
+		{"killed attempts take no room", a3(),
+			[]evStep{knockAt(cliA, 7001, 0), knockAt(cliA, 7002, ms), floodAt(50*max, 2*ms, 7001, 7001), knockAt(cliA, 7003, 3*ms)}, 1, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDetector(tc.doors, nil, max)
+			opened := 0
+			d.onStep = func(a *attempt, ok bool) {
+				if ok && a.src == cliA {
+					opened++
+				}
+			}
+			src := 0
+			for _, st := range tc.steps {
+				if st.n == 0 {
+					d.Handle(Packet{Src: st.src, Proto: seq.TCP, Port: st.ports[0], Flags: seq.SYN, Time: t0.Add(st.at)})
+					continue
+				}
+				for j := 0; j < st.n; j++ {
+					for _, port := range st.ports {
+						d.Handle(Packet{Src: floodSrc(src), Proto: seq.TCP, Port: port, Flags: seq.SYN, Time: t0.Add(st.at)})
+					}
+					src++
+					if stats := d.Stats(); stats.Tracked > max || len(d.bySrc) > max {
+						t.Fatalf("after %d flood sources: %d attempts tracked, %d sources, bound %d", src, stats.Tracked, len(d.bySrc), max)
+					}
+				}
+			}
+			if opened != tc.want {
+				t.Errorf("cliA opened %d times, want %d (stats %+v)", opened, tc.want, d.Stats())
+			}
+			if st := d.Stats(); st.Evicted != tc.evicted || st.EvictedAdvanced != tc.advanced {
+				t.Errorf("evicted %d (%d advanced), want %d (%d) (stats %+v)", st.Evicted, st.EvictedAdvanced, tc.evicted, tc.advanced, st)
+			}
+		})
+	}
+}
