@@ -1,7 +1,6 @@
 package server
 
 import (
-	"container/list"
 	"net/netip"
 
 	"github.com/a-knock/knock/internal/seq"
@@ -38,14 +37,46 @@ func (d *door) has(p *Packet) bool {
 	return false
 }
 
-// attempt is one knocker's progress through one door.
+// attempt is one knocker's progress through one door. It is linked into
+// its indexes rather than held by them, so that each costs one allocation
+// of 80 bytes (and a map entry for its source).
 type attempt struct {
 	src   netip.Addr
 	door  *door
 	stage int   // knocks matched so far; -1 when killed
 	start int64 // Unix seconds of the first knock
-	done  bool  // completed
-	elem  *list.Element
+	// prev and next link the attempts of one stage; sib links the
+	// attempts of one source.
+	prev, next, sib *attempt
+	queued          bool // in a stage queue
+	done            bool // completed
+}
+
+// queue is a list of attempts of one stage, oldest first.
+type queue struct{ head, tail *attempt }
+
+func (q *queue) push(a *attempt) {
+	a.prev, a.next, a.queued = q.tail, nil, true
+	if q.tail == nil {
+		q.head = a
+	} else {
+		q.tail.next = a
+	}
+	q.tail = a
+}
+
+func (q *queue) unlink(a *attempt) {
+	if a.prev == nil {
+		q.head = a.next
+	} else {
+		a.prev.next = a.next
+	}
+	if a.next == nil {
+		q.tail = a.prev
+	} else {
+		a.next.prev = a.prev
+	}
+	a.prev, a.next, a.queued = nil, nil, false
 }
 
 // expired reports whether a live attempt can no longer complete: its
@@ -101,10 +132,12 @@ type Detector struct {
 	doors []*door
 	local func(netip.Addr) bool // dst is one of our addresses; nil: any
 	max   int
-	bySrc map[netip.Addr][]*attempt
+	// bySrc holds each source's attempts, the oldest first, linked by
+	// sib.
+	bySrc map[netip.Addr]*attempt
 	// stages[k] holds the live attempts that matched k knocks, in the
 	// order they got there, oldest first (stages[0] stays empty).
-	stages  []*list.List
+	stages  []queue
 	tracked int
 	stats   Stats
 	onStep  func(a *attempt, opened bool)
@@ -114,7 +147,7 @@ func newDetector(doors []*door, local func(netip.Addr) bool, max int) *Detector 
 	if max <= 0 {
 		max = DefaultMaxAttempts
 	}
-	return &Detector{doors: doors, local: local, max: max, bySrc: map[netip.Addr][]*attempt{}}
+	return &Detector{doors: doors, local: local, max: max, bySrc: map[netip.Addr]*attempt{}}
 }
 
 // Stats returns the counters.
@@ -159,18 +192,22 @@ func (d *Detector) Handle(p Packet) {
 	d.sweep(now)
 	// Clean up this source's timed-out attempts, as knockd does for all
 	// (completed and killed ones are gone already).
-	var found []*attempt
-	for _, a := range append([]*attempt(nil), d.bySrc[p.Src]...) {
-		switch {
-		case a.expired(now):
+	found := false
+	for a := d.bySrc[p.Src]; a != nil; {
+		next := a.sib
+		if a.expired(now) {
 			d.remove(a)
-		case d.dstMatches(a.door, p.Dst):
-			found = append(found, a)
+		} else if d.dstMatches(a.door, p.Dst) {
+			found = true
 		}
+		a = next
 	}
-	if len(found) > 0 {
-		for _, a := range found {
+	if found {
+		for a := d.bySrc[p.Src]; a != nil; {
+			next := a.sib
 			switch {
+			case !d.dstMatches(a.door, p.Dst):
+				// An attempt at another Target is not this packet's.
 			case !a.door.matchFlags(&p):
 				// Flags do not match: ignored, the attempt lives on.
 			case a.stage < len(a.door.seq) && a.door.seq[a.stage] == (seq.Knock{Port: p.Port, Proto: p.Proto}):
@@ -179,6 +216,7 @@ func (d *Detector) Handle(p Packet) {
 				d.remove(a)
 				a.stage = -1
 			}
+			a = next
 		}
 		return
 	}
@@ -197,9 +235,8 @@ func (d *Detector) Handle(p Packet) {
 // advance is knockd's process_attempt: one more knock matched. The
 // attempt moves up a stage, or, completed, is dropped.
 func (d *Detector) advance(a *attempt) {
-	if a.elem != nil {
-		d.stages[a.stage].Remove(a.elem)
-		a.elem = nil
+	if a.queued {
+		d.stages[a.stage].unlink(a)
 	}
 	a.stage++
 	opened := a.stage >= len(a.door.seq)
@@ -209,9 +246,9 @@ func (d *Detector) advance(a *attempt) {
 		d.remove(a)
 	} else {
 		for len(d.stages) <= a.stage {
-			d.stages = append(d.stages, list.New())
+			d.stages = append(d.stages, queue{})
 		}
-		a.elem = d.stages[a.stage].PushBack(a)
+		d.stages[a.stage].push(a)
 	}
 	if d.onStep != nil {
 		d.onStep(a, opened)
@@ -223,7 +260,15 @@ func (d *Detector) advance(a *attempt) {
 func (d *Detector) track(a *attempt, now int64) {
 	for d.tracked >= d.max && d.evict(now) {
 	}
-	d.bySrc[a.src] = append(d.bySrc[a.src], a)
+	last := d.bySrc[a.src]
+	if last == nil {
+		d.bySrc[a.src] = a
+	} else {
+		for last.sib != nil {
+			last = last.sib
+		}
+		last.sib = a
+	}
 	d.tracked++
 }
 
@@ -232,16 +277,17 @@ func (d *Detector) track(a *attempt, now int64) {
 // there is none.
 func (d *Detector) evict(now int64) bool {
 	var victim *attempt
-	for _, l := range d.stages {
-		if e := l.Front(); e != nil {
-			a := e.Value.(*attempt)
-			if a.expired(now) {
-				d.remove(a)
-				return true
-			}
-			if victim == nil {
-				victim = a
-			}
+	for _, q := range d.stages {
+		a := q.head
+		if a == nil {
+			continue
+		}
+		if a.expired(now) {
+			d.remove(a)
+			return true
+		}
+		if victim == nil {
+			victim = a
 		}
 	}
 	if victim == nil {
@@ -255,37 +301,43 @@ func (d *Detector) evict(now int64) bool {
 	return true
 }
 
-// remove drops an attempt from both indexes.
+// remove drops an attempt from both indexes; an attempt no longer
+// tracked is left alone.
 func (d *Detector) remove(a *attempt) {
-	if a.elem != nil {
-		d.stages[a.stage].Remove(a.elem)
-		a.elem = nil
+	if a.queued {
+		d.stages[a.stage].unlink(a)
 	}
-	list := d.bySrc[a.src]
-	for i, x := range list {
-		if x == a {
-			list = append(list[:i], list[i+1:]...)
-			d.tracked--
-			break
+	head := d.bySrc[a.src]
+	if head == a {
+		if a.sib == nil {
+			delete(d.bySrc, a.src)
+		} else {
+			d.bySrc[a.src] = a.sib
 		}
-	}
-	if len(list) == 0 {
-		delete(d.bySrc, a.src)
 	} else {
-		d.bySrc[a.src] = list
+		x := head
+		for x != nil && x.sib != a {
+			x = x.sib
+		}
+		if x == nil {
+			return
+		}
+		x.sib = a.sib
 	}
+	a.sib = nil
+	d.tracked--
 }
 
 // sweep removes a few expired attempts from the front of each stage, so
 // that sources that never come back do not hold memory until eviction.
 func (d *Detector) sweep(now int64) {
-	for _, l := range d.stages {
+	for k := range d.stages {
 		for i := 0; i < 4; i++ {
-			e := l.Front()
-			if e == nil || !e.Value.(*attempt).expired(now) {
+			a := d.stages[k].head
+			if a == nil || !a.expired(now) {
 				break
 			}
-			d.remove(e.Value.(*attempt))
+			d.remove(a)
 		}
 	}
 }
