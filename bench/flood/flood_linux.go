@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -98,7 +99,7 @@ func (f *flooder) send() error {
 	return nil
 }
 
-func run(dst string, ports []uint16, pps, sources int, dur time.Duration) (int, error) {
+func run(ctx context.Context, dst string, ports []uint16, pps, sources int, dur time.Duration) (int, error) {
 	f, err := newFlooder(dst, ports, sources)
 	if err != nil {
 		return 0, err
@@ -109,7 +110,7 @@ func run(dst string, ports []uint16, pps, sources int, dur time.Duration) (int, 
 	// Send in 1 ms batches, each topping the count up to the schedule.
 	for {
 		el := time.Since(start)
-		if el >= dur {
+		if el >= dur || ctx.Err() != nil {
 			return sent, nil
 		}
 		due := int(el.Seconds() * float64(pps))

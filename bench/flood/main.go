@@ -13,14 +13,20 @@
 //
 //	flood -dst 198.51.100.2 -ports 7000,7001,7002 -pps 25000 -for 10s
 //	flood -dst 2001:db8::2 -ports 7000 -pps 25000 -for 10s
+//
+// It stops after -for or at SIGINT or SIGTERM, and prints the packets it
+// sent and the rate it reached.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -40,10 +46,15 @@ func main() {
 		}
 		ps = append(ps, uint16(n))
 	}
-	sent, err := run(*dst, ps, *pps, *sources, *dur)
+	// SIGINT or SIGTERM end the flood early; the rate is still printed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	sent, err := run(ctx, *dst, ps, *pps, *sources, *dur)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "flood: %v\n", err)
 		os.Exit(1)
 	}
-	fmt.Printf("%d packets in %s: %.0f pps\n", sent, dur.String(), float64(sent)/dur.Seconds())
+	el := time.Since(start)
+	fmt.Printf("%d packets in %s: %.0f pps\n", sent, el.Round(time.Millisecond), float64(sent)/el.Seconds())
 }
