@@ -6,8 +6,12 @@ import (
 	"github.com/a-knock/knock/internal/seq"
 )
 
-// DefaultMaxAttempts bounds the knock attempts tracked at once.
-const DefaultMaxAttempts = 10000
+// DefaultMaxAttempts bounds the knock attempts tracked at once. A flood
+// of spoofed first knocks displaces only other first knocks (see
+// [Detector]), and a legitimate first knock outlives DefaultMaxAttempts
+// of them: 2 s of a 25,000 packets/s flood, time for the next knock of a
+// slowly paced sequence. A full table costs about 20 MB of RSS.
+const DefaultMaxAttempts = 50000
 
 // door is a door at run time: its sequence may change (one-time
 // sequences) and it may be disabled when they run out.
