@@ -281,7 +281,8 @@ func (s *Server) Run(ctx context.Context) error {
 	s.pending.Wait()
 	s.closeGates()
 	st := s.Stats()
-	s.logf("stopped: %d packets, %d knock attempts, %d opened, %d evicted", st.Packets, st.Attempts, st.Opened, st.Evicted)
+	s.logf("stopped: %d packets, %d knock attempts, %d opened, %d evicted (%d past their first knock)",
+		st.Packets, st.Attempts, st.Opened, st.Evicted, st.EvictedAdvanced)
 	return nil
 }
 
