@@ -125,11 +125,12 @@ type Stats struct {
 // completed or killed attempt is dropped at once (knockd drops it when its
 // source's next packet arrives, which changes no outcome). When the
 // table is full, a new attempt takes the place of, in this order: an
-// attempt past its seq_timeout, else the oldest of the attempts that
-// matched the fewest knocks. A first knock is all that a flood of spoofed
-// sources can send, so such a flood evicts only other first knocks: an
-// attempt that matched two knocks is evicted only when max attempts have
-// matched at least two. Evictions are counted.
+// attempt past its seq_timeout at the head of a stage's queue, else the
+// oldest of the attempts that matched the fewest knocks. A flood from
+// spoofed sources that knows only a door's first port can start attempts
+// but not advance them, so it evicts only other first knocks: an attempt
+// that matched two knocks is evicted only when no attempt with fewer is
+// left. Evictions are counted.
 //
 // A Detector is not safe for concurrent use.
 type Detector struct {
