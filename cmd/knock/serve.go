@@ -69,7 +69,7 @@ LISTEN (relayed to BACKEND) for cmd_timeout seconds, and a door with
 	f.BoolVar(&sf.sniff, "sniff", false, "sniff mode: read packets from the interface (Linux, root)")
 	f.StringArrayVar(&sf.bind, "bind", nil, "listen mode: bind knock ports on `ADDR` only (repeatable)")
 	f.StringArrayVar(&sf.gates, "gate", nil, "built-in gate `LISTEN=BACKEND` opened by doors with gate = open (repeatable)")
-	f.IntVar(&sf.maxAttempts, "max-attempts", server.DefaultMaxAttempts, "knock attempts tracked at once; the oldest is dropped beyond")
+	f.IntVar(&sf.maxAttempts, "max-attempts", server.DefaultMaxAttempts, "knock attempts tracked at once; beyond, the oldest of the least advanced is dropped")
 	f.Float64Var(&sf.execTimeout, "exec-timeout", server.DefaultExecTimeout.Seconds(), "seconds a command may run before it is killed")
 	f.BoolVarP(&sf.quiet, "quiet", "q", false, "print nothing but errors (the LogFile still gets every line)")
 	return c
