@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/a-knock/knock/internal/door"
 	"github.com/a-knock/knock/internal/exit"
+	"github.com/a-knock/knock/internal/forward"
 	"github.com/a-knock/knock/internal/history"
 	"github.com/a-knock/knock/internal/picker"
 	"github.com/a-knock/knock/internal/profiles"
@@ -50,6 +52,14 @@ type pickActions struct {
 	opts door.Options
 	mu   sync.Mutex
 	open map[string]*door.Door
+	fwd  map[string]*pickForward // running forwards by profile
+}
+
+// pickForward is one profile's forwards, running until stop.
+type pickForward struct {
+	f    *forward.Forwarder
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // door looks name up as knock ssh does, quietly: the picker owns the
@@ -96,6 +106,69 @@ func (p *pickActions) Close(ctx context.Context, name string) (string, error) {
 	return "close sent", nil
 }
 
+// Forward starts the forwards that profile name carries, or stops them
+// (closing the door) when they run.
+func (p *pickActions) Forward(ctx context.Context, name string) (string, error) {
+	p.mu.Lock()
+	running := p.fwd[name]
+	delete(p.fwd, name)
+	p.mu.Unlock()
+	if running != nil {
+		running.stop()
+		<-running.done
+		return "forwards stopped", nil
+	}
+	d, err := p.door(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	specs, err := parseForwards(d.T.Profile.Forwards, false)
+	if err != nil {
+		return "", err
+	}
+	if len(specs) == 0 {
+		return "", fmt.Errorf("profile %q has no forwards (knock profile edit %s --forward LOCALPORT:REMOTEPORT)", name, name)
+	}
+	f, err := forward.Listen(d, specs, forward.Options{Linger: forward.DefaultLinger})
+	if err != nil {
+		return "", err
+	}
+	fctx, stop := context.WithCancel(context.Background())
+	pf := &pickForward{f: f, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(pf.done)
+		_ = f.Serve(fctx)
+	}()
+	p.mu.Lock()
+	p.fwd[name] = pf
+	p.mu.Unlock()
+	return fmt.Sprintf("forwarding %d port(s); connections knock", len(specs)), nil
+}
+
+// Forwarding returns the status lines of every running forward.
+func (p *pickActions) Forwarding() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var lines []string
+	for _, pf := range p.fwd {
+		lines = append(lines, pf.f.Lines()...)
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// stopForwards ends every forward, each closing its door.
+func (p *pickActions) stopForwards() {
+	p.mu.Lock()
+	fwd := p.fwd
+	p.fwd = nil
+	p.mu.Unlock()
+	for _, pf := range fwd {
+		pf.stop()
+		<-pf.done
+	}
+}
+
 func (a *app) runPick(ctx context.Context, kf *knockFlags) error {
 	// The picker reads keys from stdin and draws on stderr (stdout stays
 	// free for results); without a terminal there it cannot work.
@@ -110,7 +183,10 @@ func (a *app) runPick(ctx context.Context, kf *knockFlags) error {
 	if err != nil {
 		return err
 	}
-	acts := &pickActions{a: a, opts: opts, open: map[string]*door.Door{}}
+	acts := &pickActions{a: a, opts: opts, open: map[string]*door.Door{}, fwd: map[string]*pickForward{}}
+	// Forwards started with f run until the picker (and the ssh it hands
+	// over to) ends.
+	defer acts.stopForwards()
 	out, err := picker.Run(picker.Options{
 		Fast:    a.pickFastSource,
 		Slow:    pickSlowSource,

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/a-knock/knock/internal/forward"
 	"github.com/a-knock/knock/internal/profiles"
 	"github.com/a-knock/knock/internal/safeio"
 	"github.com/a-knock/knock/internal/seq"
@@ -72,6 +73,7 @@ type profileFields struct {
 	delay, seqTimeout                                         int
 	waitPort                                                  uint16
 	udp, ipv4, ipv6                                           bool
+	forwards                                                  []string
 }
 
 func (pf *profileFields) register(c *cobra.Command) {
@@ -89,6 +91,7 @@ func (pf *profileFields) register(c *cobra.Command) {
 	f.Uint16Var(&pf.waitPort, "wait-port", 0, "TCP `PORT` that proves the door opened (default: the ssh Port of a Host entry)")
 	f.IntVar(&pf.seqTimeout, "seq-timeout", 0, "the door's seq_timeout in seconds (warns when the sequence cannot fit)")
 	f.StringVar(&pf.notes, "notes", "", "free text")
+	f.StringArrayVar(&pf.forwards, "forward", nil, "a forward for knock forward NAME, `[BIND:]LOCALPORT:REMOTEPORT` (repeatable; replaces the list)")
 	f.StringVar(&pf.store, "store", "", "keyring or file (default keyring, else file)")
 	c.MarkFlagsMutuallyExclusive("ipv4", "ipv6", "family")
 }
@@ -182,6 +185,16 @@ func (pf *profileFields) apply(c *cobra.Command, p *profiles.Profile, in *secret
 	}
 	if ch("notes") {
 		p.Notes = pf.notes
+	}
+	if ch("forward") {
+		p.Forwards = nil
+		for _, f := range pf.forwards {
+			s, err := forward.ParseSpec(f)
+			if err != nil {
+				return asUsage(err)
+			}
+			p.Forwards = append(p.Forwards, s.String())
+		}
 	}
 	return nil
 }
@@ -443,6 +456,9 @@ func showProfile(w io.Writer, p *profiles.Profile, store profiles.StoreName, rev
 		row("otp-secret", redact(fmt.Sprintf("%x", o.Secret), reveal && len(o.Secret) > 0))
 		row("otp-counter", fmt.Sprint(o.Counter))
 		row("otp-ports", fmt.Sprintf("%d-%d", o.PortLo, o.PortHi))
+	}
+	if len(p.Forwards) > 0 {
+		row("forwards", strings.Join(p.Forwards, " "))
 	}
 	if p.Notes != "" {
 		row("notes", strings.ReplaceAll(p.Notes, "\n", " "))

@@ -254,3 +254,47 @@ func BenchmarkFirstFrame(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// forwardActions also runs forwards.
+type forwardActions struct {
+	fakeActions
+	running map[string]bool
+}
+
+func (f *forwardActions) Forward(_ context.Context, name string) (string, error) {
+	if f.running[name] {
+		delete(f.running, name)
+		return "forwards stopped, door closed", nil
+	}
+	f.running[name] = true
+	return "forwarding 127.0.0.1:15432 -> 5432", nil
+}
+
+func (f *forwardActions) Forwarding() []string {
+	var lines []string
+	for name := range f.running {
+		lines = append(lines, "knock forward 127.0.0.1:15432 -> "+name+":5432  door open")
+	}
+	return lines
+}
+
+// f starts a profile's forwards and shows their status under the list;
+// f again stops them. Without the Forwards interface, f does nothing.
+func TestForwardKey(t *testing.T) {
+	acts := &forwardActions{running: map[string]bool{}}
+	m := New(Options{Fast: func() ([]Entry, []error) { return testEntries(), nil }, Actions: acts, NoColor: true})
+	drive(t, m, tea.WindowSizeMsg{Width: 100, Height: 20})
+	drive(t, m, typed("f")...) // db, the first profile
+	if !acts.running["db"] || !strings.Contains(m.View(), "knock forward 127.0.0.1:15432 -> db:5432  door open") || !strings.Contains(m.View(), "✓ db: forwarding") {
+		t.Fatalf("after f:\n%s", m.View())
+	}
+	drive(t, m, typed("f")...)
+	if acts.running["db"] || strings.Contains(m.View(), "knock forward 127.0.0.1") {
+		t.Fatalf("after a second f:\n%s", m.View())
+	}
+	plain := New(Options{Fast: func() ([]Entry, []error) { return testEntries(), nil }, Actions: &fakeActions{}, NoColor: true})
+	drive(t, plain, typed("f")...)
+	if strings.Contains(plain.View(), "forwarding") {
+		t.Fatalf("f without forwards:\n%s", plain.View())
+	}
+}

@@ -33,6 +33,7 @@ const (
 	MaxNameLen  = 64
 	MaxHostLen  = 255
 	MaxNotesLen = 4096
+	MaxForwards = 16
 )
 
 // Sentinel errors. Callers test them with errors.Is.
@@ -68,6 +69,10 @@ type Profile struct {
 	WaitPort   uint16 `json:"wait_port,omitempty"`   // TCP port that proves the door opened
 	SeqTimeout int    `json:"seq_timeout,omitempty"` // the door's seq_timeout in seconds, 0 unknown
 	Notes      string `json:"notes,omitempty"`
+
+	// Forwards are knock forward's specs, [BIND:]LOCALPORT:REMOTEPORT,
+	// started by `knock forward NAME` without specs (and the picker's f).
+	Forwards []string `json:"forwards,omitempty"`
 
 	SPA *SPAConfig `json:"spa,omitempty"`
 	OTP *OTPConfig `json:"otp,omitempty"`
@@ -125,6 +130,7 @@ func (p *Profile) Clone() *Profile {
 		s.Access = append([]string(nil), p.SPA.Access...)
 		c.SPA = &s
 	}
+	c.Forwards = append([]string(nil), p.Forwards...)
 	if p.OTP != nil {
 		o := *p.OTP
 		o.Secret = append([]byte(nil), p.OTP.Secret...)
@@ -247,6 +253,14 @@ func (p *Profile) Validate() error {
 	}
 	if len(p.Notes) > MaxNotesLen {
 		return bad("notes longer than %d bytes", MaxNotesLen)
+	}
+	if len(p.Forwards) > MaxForwards {
+		return bad("%d forwards, at most %d", len(p.Forwards), MaxForwards)
+	}
+	for _, f := range p.Forwards {
+		if f == "" || len(f) > 64 || strings.ContainsAny(f, " \t\n") {
+			return bad("malformed forward %q", f)
+		}
 	}
 	return nil
 }
