@@ -88,6 +88,9 @@ func (l *Lab) Sshd(t testing.TB, extraConf ...string) *Sshd {
 		"AcceptEnv no",
 		"Subsystem sftp internal-sftp",
 		"LogLevel VERBOSE",
+		// Tests open many connections at once (knock forward); sshd's
+		// default 10:30:100 would turn some away.
+		"MaxStartups 100",
 	}
 	lines = append(lines, extraConf...)
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
