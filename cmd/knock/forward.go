@@ -111,4 +111,3 @@ func parseForwards(args []string, allowRemote bool) ([]forward.Spec, error) {
 	}
 	return specs, nil
 }
-
