@@ -220,7 +220,7 @@ the file that server-file printed.`,
 				return nil
 			})
 			if err != nil {
-				return profileErr(err)
+				return err
 			}
 			noticef("counter of %q set to %d (was %d)", name, counter, old)
 			if counter < old {
@@ -252,11 +252,11 @@ func loadOTP(name string) (*profiles.Profile, *profiles.OTPConfig, error) {
 	}
 	p, _, err := st.Get(name)
 	if err != nil {
-		return nil, nil, profileErr(err)
+		return nil, nil, err
 	}
 	cfg, err := profiles.OTPConfigOf(p)
 	if err != nil {
-		return nil, nil, profileErr(err)
+		return nil, nil, err
 	}
 	return p, cfg, nil
 }

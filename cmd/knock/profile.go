@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,18 +43,6 @@ Port when the name has a Host entry there.`,
 	c.AddCommand(newProfileAddCmd(), newProfileListCmd(), newProfileShowCmd(), newProfileEditCmd(),
 		newProfileRmCmd(), newProfileExportCmd(), newProfileImportCmd(), a.newProfileServerConfigCmd())
 	return c
-}
-
-// profileErr maps the profiles package's errors to exit codes: bad input
-// (unknown or duplicate name, invalid field) is a usage error.
-func profileErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, profiles.ErrNotFound), errors.Is(err, profiles.ErrExists), errors.Is(err, profiles.ErrInvalid):
-		return asUsage(err)
-	}
-	return err
 }
 
 func openStores() (*profiles.Stores, error) { return profiles.Default() }
@@ -321,7 +308,7 @@ func saveProfile(p *profiles.Profile, storeFlag string) (profiles.StoreName, err
 	if err != nil {
 		return "", err
 	}
-	return to, profileErr(st.Add(p, to))
+	return to, st.Add(p, to)
 }
 
 func storeArg(s string) (profiles.StoreName, error) {
@@ -382,7 +369,7 @@ func newProfileShowCmd() *cobra.Command {
 			}
 			p, store, err := st.Get(args[0])
 			if err != nil {
-				return profileErr(err)
+				return err
 			}
 			showProfile(cmd.OutOrStdout(), p, store, reveal)
 			return nil
@@ -505,7 +492,7 @@ func newProfileEditCmd() *cobra.Command {
 					return nil
 				})
 				if err != nil {
-					return profileErr(err)
+					return err
 				}
 			}
 			if cmd.Flags().Changed("store") {
@@ -514,7 +501,7 @@ func newProfileEditCmd() *cobra.Command {
 					return err
 				}
 				if err := st.Move(name, to); err != nil {
-					return profileErr(err)
+					return err
 				}
 			}
 			noticef("updated profile %q", name)
@@ -547,7 +534,7 @@ func newProfileRmCmd() *cobra.Command {
 			for _, name := range args {
 				store, err := st.Delete(name)
 				if err != nil {
-					return profileErr(err)
+					return err
 				}
 				noticef("removed profile %q from the %s store", name, store)
 			}
@@ -589,7 +576,7 @@ with mode 0600, or stdout when that is not a terminal.`,
 			for _, n := range names {
 				p, _, err := st.Get(n)
 				if err != nil {
-					return profileErr(err)
+					return err
 				}
 				ps = append(ps, p)
 			}
@@ -681,7 +668,7 @@ func importProfiles(res *profiles.ImportResult, storeFlag string, replace bool) 
 		return err
 	}
 	if err := st.AddAll(res.Profiles, to, replace); err != nil {
-		return profileErr(err)
+		return err
 	}
 	for _, p := range res.Profiles {
 		noticef("imported profile %q (%s) into the %s store", p.Name, describeImport(p), to)

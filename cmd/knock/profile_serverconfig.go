@@ -51,7 +51,7 @@ sequences: it is meant for the server, not for logs.`,
 			}
 			p, _, err := st.Get(name)
 			if err != nil {
-				return profileErr(err)
+				return err
 			}
 			cfg := serverconf.Config{
 				Firewall: serverconf.Firewall(firewall),
@@ -65,7 +65,7 @@ sequences: it is meant for the server, not for logs.`,
 			// bad input gets its one error line and nothing else.
 			warns, err := serverconf.ForProfile(&cfg, p, pt)
 			if err != nil {
-				return profileErr(err)
+				return err
 			}
 			var out bytes.Buffer
 			if err := serverconf.Render(&out, cfg, pt); err != nil {

@@ -173,7 +173,7 @@ existing ~/.fwknoprc, use knock profile import instead.`,
 				p.WaitPort = c.WaitPort()
 			}
 			if err := p.Normalize(); err != nil {
-				return profileErr(err)
+				return err
 			}
 			return addProfile(p, store)
 		},

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/a-knock/knock/internal/exit"
 	"github.com/a-knock/knock/internal/seq"
 )
 
@@ -36,16 +37,17 @@ const (
 	MaxForwards = 16
 )
 
-// Sentinel errors. Callers test them with errors.Is.
+// Sentinel errors. Callers test them with errors.Is. Each is bad input
+// (exit code 2, see internal/exit), however deeply it is wrapped.
 var (
 	// ErrNotFound: no store holds a profile of that name.
-	ErrNotFound = errors.New("profile not found")
+	ErrNotFound = exit.Usage(errors.New("profile not found"))
 	// ErrExists: a profile of that name already exists.
-	ErrExists = errors.New("profile already exists")
+	ErrExists = exit.Usage(errors.New("profile already exists"))
 	// ErrCorrupt: a stored record cannot be decoded.
-	ErrCorrupt = errors.New("corrupted profile record")
+	ErrCorrupt = exit.Usage(errors.New("corrupted profile record"))
 	// ErrInvalid: a profile's fields are not valid.
-	ErrInvalid = errors.New("invalid profile")
+	ErrInvalid = exit.Usage(errors.New("invalid profile"))
 )
 
 // Profile is one saved target.

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/a-knock/knock/internal/safeio"
 )
 
 // StoreName names a profile store.
@@ -168,11 +170,25 @@ func (s *Stores) Choose(want StoreName) (StoreName, string, error) {
 	return StoreKeyring, "", nil
 }
 
+// lock takes the store lock. Every write of the profiles and names files
+// happens under it, so a temporary file of theirs found now was left by a
+// writer that died (kill -9, a crash) and goes: it is a full copy of the
+// store, secrets included.
 func (s *Stores) lock() (*fileLock, error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create config directory: %w", err)
 	}
-	return acquireLock(filepath.Join(s.dir, lockFileName), lockTimeout)
+	l, err := acquireLock(filepath.Join(s.dir, lockFileName), lockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{profilesFile, namesFile} {
+		stale, _ := filepath.Glob(filepath.Join(s.dir, tempPattern(name)))
+		for _, f := range stale {
+			_ = os.Remove(f)
+		}
+	}
+	return l, nil
 }
 
 // Get returns the profile called name and the store holding it, or an
@@ -356,7 +372,7 @@ func (s *Stores) Delete(name string) (StoreName, error) {
 // file that every write refreshes: it reads no secret and never touches
 // the keyring, so it cannot prompt. Errors give no names.
 func (s *Stores) Names() []string {
-	b, err := os.ReadFile(filepath.Join(s.dir, namesFile))
+	b, err := safeio.ReadFile(filepath.Join(s.dir, namesFile), maxFile)
 	if err != nil {
 		return nil
 	}
