@@ -305,8 +305,14 @@ func (c *Client) Request() Request { return c.req }
 
 // WaitPort is the TCP port whose opening proves the request worked (see
 // [Request.WaitPort]): with a random NAT port, the one drawn; 0 when
-// there is none.
-func (c *Client) WaitPort() uint16 { return c.req.WaitPort() }
+// there is none, or when fwknopd opens it for a spoofed source address
+// (SPOOF_SOURCE_IP without an allow IP), which this client cannot check.
+func (c *Client) WaitPort() uint16 {
+	if c.tr.Src.IsValid() && !c.req.AllowIP.IsValid() {
+		return 0
+	}
+	return c.req.WaitPort()
+}
 
 // RandomNAT reports whether the NAT port was drawn at random.
 func (c *Client) RandomNAT() bool { return c.natRand }

@@ -188,6 +188,18 @@ func TestSPAClientSend(t *testing.T) {
 		t.Fatalf("four packets went to %d port(s)", len(ports))
 	}
 
+	// A spoofed source: the door opens for that address, which the
+	// client cannot check; with an allow IP it can.
+	for allow, want := range map[string]uint16{"source": 0, "198.51.100.1": 22} {
+		sp, err := NewClient(Options{Access: []string{"tcp/22"}, Proto: "udpraw", SpoofSource: "198.51.100.77", AllowIP: allow, Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sp.WaitPort() != want {
+			t.Fatalf("spoofed source, allow %s: wait port %d, want %d", allow, sp.WaitPort(), want)
+		}
+	}
+
 	// A command: no wait port, nothing but the command in the message.
 	cmd, err := NewClient(Options{Command: "touch /tmp/x", Keys: keys})
 	if err != nil {
