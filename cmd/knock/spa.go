@@ -49,8 +49,33 @@ every fwknop client option to knock's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	c.AddCommand(newSPAKeygenCmd(), a.newSPASendCmd(), newSPAAddCmd())
+	send := a.newSPASendCmd()
+	c.AddCommand(newSPAKeygenCmd(), send, newSPAAddCmd())
+	c.Long += "\n\nThe options of knock spa send and knock spa add (see their --help):\n" + flagList(send, 76)
 	return c
+}
+
+// flagList lists the visible flags of c, "-A/--access", wrapped at width
+// and indented by two spaces.
+func flagList(c *cobra.Command, width int) string {
+	var b strings.Builder
+	line := " "
+	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Hidden || f.Deprecated != "" || f.Name == "help" {
+			return
+		}
+		name := "--" + f.Name
+		if f.Shorthand != "" {
+			name = "-" + f.Shorthand + "/" + name
+		}
+		if len(line)+len(name)+2 > width {
+			b.WriteString(line + "\n")
+			line = " "
+		}
+		line += " " + name
+	})
+	b.WriteString(line)
+	return b.String()
 }
 
 func newSPAKeygenCmd() *cobra.Command {

@@ -69,7 +69,11 @@ func TestSPAParityLab(t *testing.T) {
 				s.flush(t)
 			}
 			if r.send != nil {
-				t.Run("knock spa send", func(t *testing.T) { s.knockSend(t, r) })
+				t.Run("knock spa send", func(t *testing.T) { s.knockSend(t, r, false) })
+				s.flush(t)
+			}
+			if r.add {
+				t.Run("knock spa add", func(t *testing.T) { s.knockSend(t, r, true) })
 				s.flush(t)
 			}
 			t.Run("fwknop", func(t *testing.T) { s.fwknop(t, r, rc) })
@@ -116,8 +120,10 @@ type spaParityRow struct {
 	// verified: knock NAME waits on this port (0: nothing to wait on).
 	verified uint16
 	// send are the flags of knock spa send after HOST (the keys are
-	// added); nil for none.
+	// added); nil for none. With add, knock spa add saves them as a
+	// profile too, which knock NAME then sends.
 	send []string
+	add  bool
 	// cmd is a server command (-C / --server-cmd): not an rc setting.
 	cmd string
 	// resolved counts the resolve URL's answers up to the last check.
@@ -217,7 +223,7 @@ func (s *spaParityLab) rows(t *testing.T) []*spaParityRow {
 		access:  fmt.Sprintf("GPG_HOME_DIR %s\nGPG_DECRYPT_ID %s\nGPG_ALLOW_NO_PW Y\nGPG_REMOTE_ID %s\n", s.gpg.serverHome, s.gpg.serverID, s.gpg.clientID),
 		rc: fmt.Sprintf("USE_GPG Y\nGPG_HOMEDIR %s\nGPG_RECIPIENT %s\nGPG_SIGNER %s\nGPG_NO_SIGNING_PW Y\n",
 			s.gpg.clientHome, s.gpg.serverID, s.gpg.clientID),
-		send: []string{"--gpg-recipient-key", s.gpg.serverID, "--gpg-signer-key", s.gpg.clientID, "--gpg-keyring", s.gpg.keyring}})
+		send: []string{"--gpg-recipient-key", s.gpg.serverID, "--gpg-signer-key", s.gpg.clientID, "--gpg-keyring", s.gpg.keyring}, add: true})
 	// Access, the way fwknop's docs write it: [default] alone.
 	add(&spaParityRow{name: "access", defaultOnly: true, listen: true, rc: "USE_GPG_AGENT N\n",
 		decoded: []string{"Message Type: 1 (Access msg)", "Message String: 0.0.0.0,tcp/%PORT%\n", "Client Timeout: 0"}})
@@ -239,7 +245,7 @@ func (s *spaParityLab) rows(t *testing.T) []*spaParityRow {
 	randNAT := regexp.MustCompile(`Randomly assigned port '(\d+)'|NAT access through random port (\d+)`)
 	add(&spaParityRow{name: "nat-rand-port", rc: "ACCESS tcp/2222\nNAT_ACCESS " + server + "\nNAT_RAND_PORT Y\n",
 		decoded: []string{"Message Type: 2 (NAT access msg)", "Nat Access: " + server + ",2222"},
-		send:    []string{"-A", "tcp/2222", "-N", server, "--nat-rand-port"},
+		send:    []string{"-A", "tcp/2222", "-N", server, "--nat-rand-port"}, add: true,
 		check: func(t *testing.T, s *spaParityLab, r *spaParityRow, out string) {
 			m := randNAT.FindStringSubmatch(out)
 			if m == nil {
@@ -268,7 +274,7 @@ func (s *spaParityLab) rows(t *testing.T) []*spaParityRow {
 	add(&spaParityRow{name: "server-command", access: "ENABLE_CMD_EXEC Y\n", rc: "ALLOW_IP source\n",
 		decoded: []string{"Message Type: 0 (Command msg)"},
 		cmd:     "touch " + filepath.Join(s.cmdDir, "%PORT%"),
-		send:    []string{"-C", "touch " + filepath.Join(s.cmdDir, "%PORT%")},
+		send:    []string{"-C", "touch " + filepath.Join(s.cmdDir, "%PORT%")}, add: true,
 		check: func(t *testing.T, s *spaParityLab, r *spaParityRow, _ string) {
 			f := filepath.Join(s.cmdDir, strconv.Itoa(int(r.port)))
 			if !lab.WaitFor(5*time.Second, func() bool { _, err := os.Stat(f); return err == nil }) {
@@ -296,8 +302,8 @@ func (s *spaParityLab) rows(t *testing.T) []*spaParityRow {
 	}
 	spoofed := netip.MustParseAddr("198.51.100.77")
 	add(&spaParityRow{name: "spoof-source", listen: true,
-		rc:    "SPA_SERVER_PROTO udpraw\nSPOOF_SOURCE_IP " + spoofed.String() + "\n",
-		send:  []string{"-P", "udpraw", "-Q", spoofed.String()},
+		rc:   "SPA_SERVER_PROTO udpraw\nSPOOF_SOURCE_IP " + spoofed.String() + "\n",
+		send: []string{"-P", "udpraw", "-Q", spoofed.String()}, add: true,
 		proto: "udpraw from " + spoofed.String(),
 		check: spaParityOpened(spoofed)})
 	add(&spaParityRow{name: "spoof-user", listen: true, access: "REQUIRE_USERNAME mbrtest\n",
@@ -464,9 +470,10 @@ func (s *spaParityLab) checkVerified(t *testing.T, r *spaParityRow, stderr strin
 	}
 }
 
-// knockSend sends the row with knock spa send and its flags; keys from a
-// key file, GPG keys from the exported keyring.
-func (s *spaParityLab) knockSend(t *testing.T, r *spaParityRow) {
+// knockSend sends the row with knock spa send and its flags, or saves
+// them with knock spa add and knocks the profile; keys from a key file,
+// GPG keys from the exported keyring.
+func (s *spaParityLab) knockSend(t *testing.T, r *spaParityRow, add bool) {
 	kf := filepath.Join(s.dir, "keys-"+r.name)
 	var b strings.Builder
 	switch {
@@ -485,6 +492,9 @@ func (s *spaParityLab) knockSend(t *testing.T, r *spaParityRow) {
 		t.Fatal(err)
 	}
 	args := []string{"spa", "send", s.server.String(), "--key-file", kf, "-v"}
+	if add {
+		args = []string{"spa", "add", r.name + "-add", "--host", s.server.String(), "--key-file", kf, "--store", "file"}
+	}
 	hasAccess := false
 	for _, a := range r.send {
 		hasAccess = hasAccess || a == "-A" || a == "-C"
@@ -496,8 +506,15 @@ func (s *spaParityLab) knockSend(t *testing.T, r *spaParityRow) {
 		args = append(args, "--hmac-digest-type", r.keys.HMACDigest.String())
 	}
 	args = append(args, r.send...)
-	if r.verified > 1 {
+	if r.verified > 1 && !add {
 		args = append(args, "--wait", strconv.Itoa(int(r.verified)))
+	}
+	if add {
+		res := s.knock(t, args...)
+		if res.Code != 0 || !strings.Contains(res.Stderr, fmt.Sprintf("saved profile %q", r.name+"-add")) {
+			t.Fatalf("knock %s: exit %d\n%s", strings.Join(args, " "), res.Code, res.Stderr)
+		}
+		args = []string{r.name + "-add", "-v"}
 	}
 	mark := len(s.fw.Log())
 	res := s.knock(t, args...)
