@@ -67,7 +67,7 @@ func checkProfileName(cmd *cobra.Command, name string) error {
 		return asUsage(err)
 	}
 	if sub := subcommandNamed(cmd.Root(), name); sub != "" {
-		return usagef("profile name %q is the subcommand knock %s, which knock %s would run instead of knocking; choose another name, such as %s-door", name, sub, name, name)
+		return usagef("profile name %q is a knock subcommand: knock %s would run the %s subcommand instead of knocking; choose another name, such as %s-door", name, name, sub, name)
 	}
 	return nil
 }
@@ -690,7 +690,7 @@ Nothing is written when a profile of the same name exists, unless
 			}
 			for _, p := range res.Profiles {
 				if sub := subcommandNamed(cmd.Root(), p.Name); sub != "" {
-					return usagef("%s: profile name %q is the subcommand knock %s, which knock %s would run instead of knocking; import it under another name: knock profile import %s --only %s --as %s-door", args[0], p.Name, sub, p.Name, args[0], p.Name, p.Name)
+					return usagef("%s: profile name %q is a knock subcommand: knock %s would run the %s subcommand instead of knocking; import it under another name: knock profile import %s --only %s --as %s-door", args[0], p.Name, p.Name, sub, args[0], p.Name, p.Name)
 				}
 			}
 			if dryRun {

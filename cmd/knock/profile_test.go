@@ -227,7 +227,7 @@ func TestImportSeedKnockdCLI(t *testing.T) {
 	c := newProfileCLI(t)
 	// [openSSH] would become "ssh", which knock ssh runs instead.
 	_, se := c.want(2, "", "profile", "import", "testdata/knockd-seed.conf", "--dry-run")
-	if !strings.Contains(se, `profile name "ssh" is the subcommand knock ssh`) || !strings.Contains(se, "--only ssh --as ssh-door") {
+	if !strings.Contains(se, `profile name "ssh" is a knock subcommand: knock ssh would run the ssh subcommand instead of knocking`) || !strings.Contains(se, "--only ssh --as ssh-door") {
 		t.Errorf("import of ssh: %q", se)
 	}
 	as := []string{"--only", "ssh", "--as", "ssh-door"}
