@@ -88,7 +88,7 @@ type Client struct {
 	// server's own address, known only when sending.
 	localNAT bool
 	resolve  bool
-	url      string
+	url      string // the resolve URL
 	enc      Encoder
 
 	// HTTP is the client that asks the resolve URL; nil means one with
@@ -148,11 +148,11 @@ func newClient(o Options) (*Client, error) {
 	if o.Command != "" && len(req.Access) > 0 {
 		return nil, fmt.Errorf("%w: a server command opens no ports; give either the command or the ports to open", ErrBadCommand)
 	}
-	c := &Client{keys: keys, url: o.ResolveURL}
+	c := &Client{keys: keys}
 	switch strings.ToLower(strings.TrimSpace(o.AllowIP)) {
 	case AllowResolve:
 		c.resolve = true
-		if _, err := resolveURL(o.ResolveURL, o.HTTPOnly); err != nil {
+		if c.url, err = resolveURL(o.ResolveURL, o.HTTPOnly); err != nil {
 			return nil, err
 		}
 	default:
@@ -319,11 +319,7 @@ func (c *Client) RandomNAT() bool { return c.natRand }
 
 // Resolves reports whether the allow IP is resolved over HTTP, and where.
 func (c *Client) Resolves() (bool, string) {
-	if !c.resolve {
-		return false, ""
-	}
-	u, _ := resolveURL(c.url, false)
-	return true, u
+	return c.resolve, c.url
 }
 
 // request is the request for one packet to server.
@@ -362,15 +358,11 @@ func (c *Client) Resolve(ctx context.Context) (netip.Addr, error) {
 	if c.resolved.IsValid() {
 		return c.resolved, nil
 	}
-	u, err := resolveURL(c.url, false)
-	if err != nil {
-		return netip.Addr{}, exit.Usage(err)
-	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: resolveTimeout}
 	}
-	a, err := ResolveExternalIP(ctx, hc, u, c.tr.UserAgent)
+	a, err := ResolveExternalIP(ctx, hc, c.url, c.tr.UserAgent)
 	if err != nil {
 		return netip.Addr{}, err
 	}

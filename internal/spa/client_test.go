@@ -307,3 +307,25 @@ func TestSPAKeyFileHMACOnly(t *testing.T) {
 		t.Fatalf("no key: %v", err)
 	}
 }
+
+// TestSPAClientResolveURL: fwknop's default URL, over plain HTTP with
+// HTTP-only resolving.
+func TestSPAClientResolveURL(t *testing.T) {
+	for _, tc := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{AllowIP: "resolve"}, DefaultResolveURL},
+		{Options{AllowIP: "Resolve", HTTPOnly: true}, DefaultResolveHTTPURL},
+		{Options{AllowIP: "resolve", ResolveURL: "http://198.51.100.2/ip", HTTPOnly: true}, "http://198.51.100.2/ip"},
+	} {
+		tc.o.Access, tc.o.Keys = []string{"tcp/22"}, clientKeys(t)
+		c, err := NewClient(tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, u := c.Resolves(); !ok || u != tc.want {
+			t.Errorf("%+v: resolves %v at %q, want %q", tc.o, ok, u, tc.want)
+		}
+	}
+}
