@@ -20,7 +20,7 @@ needs=(
 	iptables:iptables ip6tables:iptables ip:iproute2 nft:nftables
 	dbus-run-session:dbus dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring
 	secret-tool:libsecret-tools tmux:tmux socat:socat hyperfine:hyperfine
-	script:bsdutils dpkg-deb:dpkg groff:groff-base gcc:gcc zip:zip unzip:unzip rpm:rpm rpm2archive:rpm2cpio
+	script:bsdutils setpriv:util-linux dpkg-deb:dpkg groff:groff-base gcc:gcc zip:zip unzip:unzip rpm:rpm rpm2archive:rpm2cpio
 )
 missing=()
 for pair in "${needs[@]}"; do

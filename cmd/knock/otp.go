@@ -54,8 +54,8 @@ func newOTPInitCmd() *cobra.Command {
 		Args:  otpArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := profiles.ValidName(name); err != nil {
-				return asUsage(err)
+			if err := checkProfileName(cmd, name); err != nil {
+				return err
 			}
 			p := otp.DefaultParams()
 			var err error

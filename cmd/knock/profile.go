@@ -47,6 +47,36 @@ Port when the name has a Host entry there.`,
 
 func openStores() (*profiles.Stores, error) { return profiles.Default() }
 
+// checkProfileName refuses a name that cannot name a profile: an invalid
+// one, or one equal to a subcommand (or its alias) of the command tree,
+// which knock NAME would run instead of knocking.
+func checkProfileName(cmd *cobra.Command, name string) error {
+	if err := profiles.ValidName(name); err != nil {
+		return asUsage(err)
+	}
+	if sub := subcommandNamed(cmd.Root(), name); sub != "" {
+		return usagef("profile name %q is a knock subcommand: knock %s would run the %s subcommand instead of knocking; choose another name, such as %s-door", name, name, sub, name)
+	}
+	return nil
+}
+
+// subcommandNamed returns the name of root's subcommand that name would
+// run (its name or an alias, matched as cobra matches them), or "".
+func subcommandNamed(root *cobra.Command, name string) string {
+	eq := func(a, b string) bool { return a == b || cobra.EnableCaseInsensitive && strings.EqualFold(a, b) }
+	for _, sub := range root.Commands() {
+		if eq(sub.Name(), name) {
+			return sub.Name()
+		}
+		for _, al := range sub.Aliases {
+			if eq(al, name) {
+				return sub.Name()
+			}
+		}
+	}
+	return ""
+}
+
 func oneName(_ *cobra.Command, args []string) error {
 	if len(args) != 1 {
 		return usagef("want one profile NAME, got %d arguments", len(args))
@@ -227,8 +257,8 @@ the shell history.`,
 		Args: oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := &profiles.Profile{Name: args[0]}
-			if err := profiles.ValidName(p.Name); err != nil {
-				return asUsage(err)
+			if err := checkProfileName(cmd, p.Name); err != nil {
+				return err
 			}
 			generated, err := gf.fill(cmd, p)
 			if err != nil {
@@ -600,30 +630,58 @@ with mode 0600, or stdout when that is not a terminal.`,
 }
 
 func newProfileImportCmd() *cobra.Command {
-	var host, store string
+	var host, store, as string
+	var only, gpgKeyrings []string
 	var replace, dryRun bool
 	c := &cobra.Command{
-		Use:   "import FILE [--host H]",
-		Short: "Import profiles from knockd.conf or a knock export",
-		Long: `import reads FILE (- for stdin) and saves a profile per door. The
-format is detected from the content: knockd.conf (each door becomes a
-profile, and doors [openX] and [closeX] become one profile x with open and
-close sequences) or a knock profile export.
+		Use:   "import FILE [--host H] [--only NAME]... [--as NAME]",
+		Short: "Import profiles from knockd.conf, an fwknop .fwknoprc or a knock export",
+		Long: `import reads FILE (- for stdin) and saves a profile per door or stanza. The
+format is detected from the content:
+
+  knockd.conf   each door becomes a profile; doors [openX] and [closeX]
+                become one profile x with open and close sequences
+  .fwknoprc     fwknop's client file (~/.fwknoprc): each stanza becomes an
+                SPA profile, read as fwknop 2.6's client reads it ([default]
+                applies to every stanza; a file with [default] alone becomes
+                one profile named after the file). Settings knock cannot
+                honour are named with file:line, and a stanza that would not
+                send what fwknop sends is not imported. GPG stanzas need the
+                keys exported (knock reads no GnuPG home): --gpg-keyring FILE
+  knock export  the output of knock profile export
+
+--only imports only the doors or stanzas named (as the file names them, or
+as the profiles they become); --as NAME names the one profile an import
+yields. A name that is a knock subcommand (ssh, proxy, ...) is refused:
+import it --as another name.
 
 Nothing is written when a profile of the same name exists, unless
 --replace.`,
+		Example: `  knock profile import /etc/knockd.conf --host 198.51.100.2
+  knock profile import ~/.fwknoprc
+  knock profile import ~/.fwknoprc --only myserver --as web
+  knock profile import ~/.fwknoprc --gpg-keyring keys.asc`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("want one FILE to import (- for stdin), got %d arguments", len(args))
 			}
 			return nil
 		},
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if as != "" {
+				if err := checkProfileName(cmd, as); err != nil {
+					return err
+				}
+			}
+			ring, err := readGPGKeyrings(gpgKeyrings)
+			if err != nil {
+				return err
+			}
 			data, err := safeio.ReadInput(args[0], os.Stdin, safeio.StoreLimit)
 			if err != nil {
 				return asUsage(err)
 			}
-			res, err := profiles.Import(args[0], data, profiles.ImportOptions{Host: host})
+			res, err := profiles.Import(args[0], data, profiles.ImportOptions{Host: host, Only: only, As: as, GPGKeyring: ring})
 			if err != nil {
 				return asUsage(err)
 			}
@@ -632,6 +690,11 @@ Nothing is written when a profile of the same name exists, unless
 			}
 			if len(res.Profiles) == 0 {
 				return usagef("%s: no profile to import", args[0])
+			}
+			for _, p := range res.Profiles {
+				if sub := subcommandNamed(cmd.Root(), p.Name); sub != "" {
+					return usagef("%s: profile name %q is a knock subcommand: knock %s would run the %s subcommand instead of knocking; import it under another name: knock profile import %s --only %s --as %s-door", args[0], p.Name, p.Name, sub, args[0], p.Name, p.Name)
+				}
 			}
 			if dryRun {
 				for _, p := range res.Profiles {
@@ -642,10 +705,20 @@ Nothing is written when a profile of the same name exists, unless
 			return importProfiles(res, store, replace)
 		},
 	}
-	c.Flags().StringVar(&host, "host", "", "host for every imported profile (default: the name, through ssh_config)")
-	c.Flags().StringVar(&store, "store", "", "keyring or file (default keyring, else file)")
-	c.Flags().BoolVar(&replace, "replace", false, "replace profiles of the same name")
-	c.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be imported (names only), save nothing")
+	f := c.Flags()
+	f.StringVar(&host, "host", "", "host for every imported profile (default: the file's, else the name through ssh_config)")
+	f.StringSliceVar(&only, "only", nil, "import only this door or stanza (repeatable)")
+	f.StringVar(&as, "as", "", "name of the one imported profile (with several doors or stanzas, pick one with --only)")
+	f.StringSliceVar(&gpgKeyrings, "gpg-keyring", nil, "`FILE` of exported GPG keys for .fwknoprc stanzas with USE_GPG (repeatable)")
+	f.StringVar(&store, "store", "", "keyring or file (default keyring, else file)")
+	f.BoolVar(&replace, "replace", false, "replace profiles of the same name")
+	f.BoolVar(&dryRun, "dry-run", false, "list what would be imported (names only), save nothing")
+	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "name" { // the issue's name for --as
+			name = "as"
+		}
+		return pflag.NormalizedName(name)
+	})
 	return c
 }
 

@@ -225,19 +225,25 @@ Host noport
 
 func TestImportSeedKnockdCLI(t *testing.T) {
 	c := newProfileCLI(t)
-	so, _ := c.want(0, "", "profile", "import", "testdata/knockd-seed.conf", "--dry-run")
-	if strings.TrimSpace(so) != "ssh\topen+close" {
+	// [openSSH] would become "ssh", which knock ssh runs instead.
+	_, se := c.want(2, "", "profile", "import", "testdata/knockd-seed.conf", "--dry-run")
+	if !strings.Contains(se, `profile name "ssh" is a knock subcommand: knock ssh would run the ssh subcommand instead of knocking`) || !strings.Contains(se, "--only ssh --as ssh-door") {
+		t.Errorf("import of ssh: %q", se)
+	}
+	as := []string{"--only", "ssh", "--as", "ssh-door"}
+	so, _ := c.want(0, "", append([]string{"profile", "import", "testdata/knockd-seed.conf", "--dry-run"}, as...)...)
+	if strings.TrimSpace(so) != "ssh-door\topen+close" {
 		t.Errorf("dry run: %q", so)
 	}
-	c.want(0, "", "profile", "import", "testdata/knockd-seed.conf", "--host", "127.0.0.1")
-	so, _ = c.want(0, "", "profile", "show", "ssh", "--reveal")
+	c.want(0, "", append([]string{"profile", "import", "testdata/knockd-seed.conf", "--host", "127.0.0.1"}, as...)...)
+	so, _ = c.want(0, "", "profile", "show", "ssh-door", "--reveal")
 	so = strings.Join(strings.Fields(so), " ")
 	for _, want := range []string{"7000:tcp,8000:tcp,9000:tcp", "9000:tcp,8000:tcp,7000:tcp", "tcp-flags: syn", "wait-port: 22", "127.0.0.1"} {
 		if !strings.Contains(so, want) {
 			t.Errorf("show lacks %q:\n%s", want, so)
 		}
 	}
-	c.want(2, "", "profile", "import", "testdata/knockd-seed.conf")
+	c.want(2, "", append([]string{"profile", "import", "testdata/knockd-seed.conf"}, as...)...)
 	c.want(2, "", "profile", "import", "profile_test.go")
 	c.want(2, "", "profile", "import", "testdata/does-not-exist")
 }

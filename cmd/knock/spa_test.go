@@ -85,7 +85,7 @@ func TestSPABadInput(t *testing.T) {
 		{"too long", send("-A", strings.Join(many, ","), "--key-file", good), nil, "fwknopd takes 400 or more for GPG"},
 		{"protocol", send("-A", "icmp/22", "--key-file", good), nil, `unknown protocol "icmp" (want tcp or udp)`},
 		{"allow ip", send("-A", "tcp/22", "--key-file", good, "-a", "2001:db8::1"), nil, "IPv4 addresses only"},
-		{"nat", send("-A", "tcp/22", "--key-file", good, "--nat-access", "10.0.0.1"), nil, "want internalIP,port"},
+		{"nat", send("-A", "tcp/22", "--key-file", good, "--nat-access", "10.0.0.1,0"), nil, `port "0" is not 1..65535`},
 		{"offset", send("-A", "tcp/22", "--key-file", good, "--time-offset", "3weeks"), nil, `unknown unit "weeks"`},
 		{"user", send("-A", "tcp/22", "--key-file", good, "--user", "a:b"), nil, `invalid user name "a:b"`},
 		{"ipv6 server", []string{"spa", "send", "2001:db8::2", "-A", "tcp/22", "--key-file", good, "--dry-run"}, nil, "address 2001:db8::2 is not IPv4"},
@@ -186,9 +186,8 @@ func TestSPAImportFwknoprc(t *testing.T) {
 	}
 	for _, want := range []string{
 		rc + ":3: NO_SAVE_ARGS: ignored",
-		rc + ":17: USE_GPG: GPG encryption is not supported",
-		rc + ":18: GPG_RECIPIENT: GPG encryption is not supported",
-		"stanza [gpg] not imported",
+		rc + ":17: stanza [gpg]: USE_GPG: knock reads no GnuPG home",
+		"--gpg-keyring keys.asc; not imported",
 		`imported profile "lab" (spa)`,
 	} {
 		if !strings.Contains(stderr, want) {
@@ -248,8 +247,12 @@ func TestSPAAddProfile(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "tcp/2222,udp/53 for source address, 60 s") || !strings.Contains(stdout, "tcp port 2222") {
 		t.Fatalf("knock lab --dry-run: %d %q %s", code, stdout, stderr)
 	}
-	_, stderr, code = runKnockBin(t, env, "spa", "add", "lab2", "-A", "tcp/22", "--key-file", keys, "--allow-ip", "resolve", "--store", "file")
-	if code != exitUsage || !strings.Contains(stderr, "resolving the external address over HTTP is not supported") {
+	_, stderr, code = runKnockBin(t, env, "spa", "add", "lab2", "--host", "127.0.0.1", "-A", "tcp/22", "--key-file", keys, "--allow-ip", "resolve", "--store", "file")
+	if code != 0 {
 		t.Fatalf("spa add --allow-ip resolve: %d %s", code, stderr)
+	}
+	stdout, stderr, code = runKnockBin(t, env, "lab2", "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "tcp/22 for the address https://www.cipherdyne.org/cgi-bin/myip answers") {
+		t.Fatalf("knock lab2 --dry-run: %d %q %s", code, stdout, stderr)
 	}
 }
