@@ -148,26 +148,26 @@ func TestProfileFileSecurity(t *testing.T) {
 	}
 	before, _ := os.ReadFile(c.profilesFile())
 	os.Chmod(c.profilesFile(), 0o644)
-	_, se := c.want(1, "", "srv")
+	_, se := c.want(exitUsage, "", "srv")
 	if !strings.Contains(se, "chmod 600 "+c.profilesFile()) {
 		t.Errorf("no fix named: %s", se)
 	}
-	c.want(1, "", "profile", "add", "other", "--open", "1")
+	c.want(exitUsage, "", "profile", "add", "other", "--open", "1")
 	os.Chmod(c.profilesFile(), 0o600)
-	// Corrupted: one line, exit 1, and the file is left as it was.
+	// Corrupted: one line, exit 2 (bad input), and the file is left as it was.
 	os.WriteFile(c.profilesFile(), before[:len(before)-5], 0o600)
-	_, se = c.want(1, "", "profile", "list")
+	_, se = c.want(exitUsage, "", "profile", "list")
 	if !strings.Contains(se, "corrupted") {
 		t.Errorf("corrupt file: %s", se)
 	}
-	c.want(1, "", "profile", "add", "other", "--open", "1")
+	c.want(exitUsage, "", "profile", "add", "other", "--open", "1")
 	if b, _ := os.ReadFile(c.profilesFile()); !bytes.Equal(b, before[:len(before)-5]) {
 		t.Error("corrupt file was rewritten")
 	}
-	// Unreadable.
+	// Not a regular file: refused before it is opened.
 	os.Remove(c.profilesFile())
 	os.Mkdir(c.profilesFile(), 0o700)
-	c.want(1, "", "profile", "list")
+	c.want(exitUsage, "", "profile", "list")
 }
 
 func TestProfileSSHConfigCLI(t *testing.T) {
