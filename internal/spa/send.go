@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/a-knock/knock/internal/sender"
 )
 
 // Proto is the transport an SPA packet travels over.
@@ -35,10 +37,19 @@ const sendTimeout = 5 * time.Second
 // Send puts wire on the network to dst: one UDP datagram holding exactly
 // the wire string, or a TCP connection that writes it and closes.
 func Send(ctx context.Context, dst netip.AddrPort, proto Proto, wire string) error {
-	network := "udp"
-	if proto == TCP {
-		network = "tcp"
+	if proto != TCP {
+		// Fire and forget, through the sender's datagram path, which also
+		// works where Go's net package cannot open UDP sockets (wine).
+		err := ctx.Err()
+		if err == nil {
+			err = sender.SendDatagram(dst, []byte(wire))
+		}
+		if err != nil {
+			return fmt.Errorf("send SPA packet to %s/udp: %w", dst, err)
+		}
+		return nil
 	}
+	network := "tcp"
 	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	var d net.Dialer
