@@ -282,6 +282,15 @@ func TestWineLab(t *testing.T) {
 		}
 	})
 
+	// knock demo opens its UDP knock socket with server.ListenUDP (a
+	// plain Winsock socket on Windows), as listen mode does.
+	t.Run("demo", func(t *testing.T) {
+		r := wl.knock(t, "demo")
+		if r.Code != 0 || !strings.Contains(r.Stdout, "all steps passed") {
+			t.Fatalf("knock.exe demo: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+		}
+	})
+
 	t.Run("tcp wait", func(t *testing.T) {
 		wl.begin(t)
 		for _, f := range wineFamilies {
