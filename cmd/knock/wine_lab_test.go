@@ -493,7 +493,7 @@ func TestWineLab(t *testing.T) {
 			if try == 4 {
 				t.Fatalf("/ did not start the filter:\n%s", term.screen())
 			}
-			t.Logf("/ did not start the filter (try %d): typing it again", try)
+			t.Logf("/ did not start the filter (try %d): typing it again; screen:\n%s", try, term.screen())
 		}
 		// A one-key filter: bubbles' list applies the matches of each
 		// keystroke as they arrive, in any order, so a longer filter
