@@ -46,8 +46,8 @@ const fdRead = 0x01
 
 // udpConn is a non-blocking Winsock UDP socket whose reader waits on two
 // events: one that Winsock sets when a datagram arrives (WSAEventSelect)
-// and one that Close sets. Close waits for a reader in flight to leave
-// before it closes the socket, so a read never touches a handle that was
+// and one that Close sets. Close waits for a reader or writer in flight to
+// leave before it closes the socket, so neither touches a handle that was
 // closed, or reused by another socket.
 type udpConn struct {
 	s     windows.Handle
@@ -55,10 +55,11 @@ type udpConn struct {
 	stop  windows.Handle // manual-reset: set by Close
 	local *net.UDPAddr
 
-	closed atomic.Bool
-	readMu sync.Mutex // one reader at a time; held by Close at the end
-	buf    []byte     // under readMu; as large as any datagram
-	once   sync.Once
+	closed  atomic.Bool
+	readMu  sync.Mutex   // one reader at a time; held by Close at the end
+	buf     []byte       // under readMu; as large as any datagram
+	writeMu sync.RWMutex // read-held by writers, held by Close at the end
+	once    sync.Once
 }
 
 func openUDP(ua *net.UDPAddr) (_ *udpConn, err error) {
@@ -89,7 +90,11 @@ func openUDP(ua *net.UDPAddr) (_ *udpConn, err error) {
 	}()
 	var sa windows.Sockaddr
 	if domain == windows.AF_INET {
-		sa = &windows.SockaddrInet4{Port: ua.Port, Addr: ip.As4()}
+		var a4 [4]byte // every address when ip is not valid
+		if ip.IsValid() {
+			a4 = ip.As4()
+		}
+		sa = &windows.SockaddrInet4{Port: ua.Port, Addr: a4}
 	} else {
 		// As net.ListenPacket does: an IPv6 socket for every address
 		// takes IPv4 too.
@@ -155,6 +160,8 @@ func (c *udpConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if !ok {
 		return 0, c.opErr("write", &net.AddrError{Err: "not a UDP address", Addr: addr.String()})
 	}
+	c.writeMu.RLock()
+	defer c.writeMu.RUnlock()
 	if c.closed.Load() {
 		return 0, c.opErr("write", net.ErrClosed)
 	}
@@ -178,8 +185,8 @@ func (c *udpConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	return len(b), nil
 }
 
-// Close wakes a reader in flight, waits for it to leave, and closes the
-// socket.
+// Close wakes a reader in flight, waits for it and any writer to leave,
+// and closes the socket.
 func (c *udpConn) Close() error {
 	if c.closed.Swap(true) {
 		return c.opErr("close", net.ErrClosed)
@@ -187,6 +194,8 @@ func (c *udpConn) Close() error {
 	_ = windows.SetEvent(c.stop)
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
 	c.release()
 	return nil
 }
