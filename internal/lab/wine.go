@@ -81,11 +81,17 @@ func (l *Lab) Wine(t testing.TB) *Wine {
 	loader, _ := WineLoader()
 	dll := wineShim(t)
 	w := &Wine{Prefix: filepath.Join(l.Dir, "wineprefix"), Loader: loader, lab: l}
-	if err := os.Mkdir(w.Prefix, 0o700); err != nil {
-		t.Fatal(err)
+	tmp := filepath.Join(l.Dir, "winetmp")
+	for _, d := range []string{w.Prefix, tmp} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.env = []string{
 		"WINEPREFIX=" + w.Prefix,
+		// wineserver's socket directory (wine-XXXXXX) goes here, not in
+		// /tmp, and goes away with the lab.
+		"TMPDIR=" + tmp,
 		"WINEARCH=win64",
 		"WINEDEBUG=-all",
 		// No Mono or Gecko installers, no desktop menu entries.
@@ -132,7 +138,7 @@ func (w *Wine) Environ() []string {
 	for _, e := range os.Environ() {
 		k, _, _ := strings.Cut(e, "=")
 		switch k {
-		case "DISPLAY", "WAYLAND_DISPLAY", "WINEPREFIX", "WINEDEBUG", "WINEARCH", "WINEDLLOVERRIDES":
+		case "DISPLAY", "WAYLAND_DISPLAY", "WINEPREFIX", "WINEDEBUG", "WINEARCH", "WINEDLLOVERRIDES", "TMPDIR":
 			continue
 		}
 		env = append(env, e)
@@ -271,8 +277,9 @@ var (
 )
 
 // WindowsBinary builds the main package pkg (relative to the module root,
-// "./cmd/knock") for windows/amd64 without cgo, once per test process,
-// and returns the path of the .exe.
+// "./cmd/knock") for windows/amd64 without cgo and returns the path of the
+// .exe. It builds once per test process while the test that asked first
+// runs; the binary goes away with that test.
 func WindowsBinary(t testing.TB, pkg string) string {
 	t.Helper()
 	return windowsBuild(t, pkg, "build")
@@ -294,10 +301,12 @@ func windowsBuild(t testing.TB, pkg, verb string) string {
 	if p, ok := winBins[key]; ok {
 		return p
 	}
-	dir, err := os.MkdirTemp("", "knock-winbin-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		winMu.Lock()
+		delete(winBins, key)
+		winMu.Unlock()
+	})
 	exe := filepath.Join(dir, filepath.Base(pkg)+".exe")
 	// -trimpath as in the cross builds of test.sh, to share their cache.
 	args := []string{"build", "-trimpath", "-o", exe, pkg}
