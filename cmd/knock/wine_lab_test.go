@@ -264,6 +264,9 @@ var wineFamilies = []struct{ name, addr, client string }{
 }
 
 func TestWineLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the Windows lab boots a wine prefix: not with -short")
+	}
 	wl := newWineLab(t)
 
 	t.Run("version", func(t *testing.T) {
