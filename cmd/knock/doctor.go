@@ -96,7 +96,7 @@ func doctorServer(w io.Writer, df *doctorFlags) error {
 	}
 	fs := doctor.Lint(in)
 	for _, f := range fs {
-		fmt.Fprintln(w, f)
+		fmt.Fprintln(w, oneLine(f.String()))
 	}
 	n := doctor.Problems(fs)
 	where := strings.Join(files, " and ")
@@ -148,19 +148,19 @@ func (a *app) doctorClient(ctx context.Context, w io.Writer, arg string, df *doc
 	}
 	results, addr := doctor.CheckClient(ctx, in)
 	for _, r := range results {
-		fmt.Fprintln(w, r)
+		fmt.Fprintln(w, oneLine(r.String()))
 	}
 	if addr.IsValid() && df.knock {
 		opts.WaitPort = in.Port
 		for _, r := range doctorKnock(ctx, arg, opts) {
 			results = append(results, r)
-			fmt.Fprintln(w, r)
+			fmt.Fprintln(w, oneLine(r.String()))
 		}
 	}
 	if addr.IsValid() && len(in.Knocks) > 0 {
 		r := doctor.ProbeKnockPort(ctx, addr, in.Knocks, 2*time.Second)
 		results = append(results, *r)
-		fmt.Fprintln(w, r)
+		fmt.Fprintln(w, oneLine(r.String()))
 	}
 	var fails, warns int
 	for _, r := range results {

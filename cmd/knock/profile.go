@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 
@@ -360,11 +361,14 @@ func newProfileListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			es, err := st.List()
+			// A locked keyring hides its profiles, not the file store's.
+			es, krErr, err := st.ListReadable()
 			if err != nil {
 				return err
 			}
-			if err := st.KeyringAvailable(); err != nil {
+			if krErr != nil {
+				warnf("keyring profiles not listed: %v", krErr)
+			} else if err := st.KeyringAvailable(); err != nil {
 				noticef("keyring not consulted: %v", err)
 			}
 			if len(es) == 0 {
@@ -378,7 +382,7 @@ func newProfileListCmd() *cobra.Command {
 				if host == "" {
 					host = "(ssh_config: " + e.Name + ")"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Name, host, e.Kind, e.Store)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Name, oneLine(host), e.Kind, e.Store)
 			}
 			return tw.Flush()
 		},
@@ -431,7 +435,7 @@ func redact(s string, reveal bool) string {
 
 func showProfile(w io.Writer, p *profiles.Profile, store profiles.StoreName, reveal bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, oneLine(v)) }
 	orDefault := func(s, d string) string {
 		if s == "" {
 			return d
@@ -478,7 +482,7 @@ func showProfile(w io.Writer, p *profiles.Profile, store profiles.StoreName, rev
 		row("forwards", strings.Join(p.Forwards, " "))
 	}
 	if p.Notes != "" {
-		row("notes", strings.ReplaceAll(p.Notes, "\n", " "))
+		row("notes", p.Notes)
 	}
 	tw.Flush()
 }
@@ -688,6 +692,7 @@ Nothing is written when a profile of the same name exists, unless
 			for _, w := range res.Warnings {
 				warnf("%s", w)
 			}
+			warnLoose(args[0], res.Format)
 			if len(res.Profiles) == 0 {
 				return usagef("%s: no profile to import", args[0])
 			}
@@ -720,6 +725,17 @@ Nothing is written when a profile of the same name exists, unless
 		return pflag.NormalizedName(name)
 	})
 	return c
+}
+
+// warnLoose warns, as fwknop does for its rc file, when a file holding
+// keys can be read by group or others.
+func warnLoose(path, format string) {
+	if format != "fwknoprc" && format != "knock export" || path == "-" || runtime.GOOS == "windows" {
+		return
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		warnf("%s can be read by group or others (mode %04o) and holds keys: chmod 600 %s", path, st.Mode().Perm(), path)
+	}
 }
 
 func describeImport(p *profiles.Profile) string {

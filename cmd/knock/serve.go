@@ -14,6 +14,10 @@ import (
 	"github.com/a-knock/knock/internal/server"
 )
 
+// maxAttempts bounds --max-attempts: each tracked attempt costs a few
+// hundred bytes.
+const maxAttempts = 10000000
+
 type serveFlags struct {
 	config      string
 	iface       string
@@ -70,7 +74,7 @@ LISTEN (relayed to BACKEND) for cmd_timeout seconds, and a door with
 	f.StringArrayVar(&sf.bind, "bind", nil, "listen mode: bind knock ports on `ADDR` only (repeatable)")
 	f.StringArrayVar(&sf.gates, "gate", nil, "built-in gate `LISTEN=BACKEND` opened by doors with gate = open (repeatable)")
 	f.IntVar(&sf.maxAttempts, "max-attempts", server.DefaultMaxAttempts, "knock attempts tracked at once; beyond, the oldest of the least advanced is dropped")
-	f.Float64Var(&sf.execTimeout, "exec-timeout", server.DefaultExecTimeout.Seconds(), "seconds a command may run before it is killed")
+	f.Float64Var(&sf.execTimeout, "exec-timeout", server.DefaultExecTimeout.Seconds(), "seconds a command may run before it is killed (more than 0, at most 3600)")
 	f.BoolVarP(&sf.quiet, "quiet", "q", false, "print nothing but errors (the LogFile still gets every line)")
 	return c
 }
@@ -90,11 +94,11 @@ func runServe(cmd *cobra.Command, sf *serveFlags) error {
 	case sf.sniff:
 		opts.Mode = server.Sniff
 	}
-	if sf.maxAttempts < 1 {
-		return usagef("invalid --max-attempts %d (want 1 or more)", sf.maxAttempts)
+	if sf.maxAttempts < 1 || sf.maxAttempts > maxAttempts {
+		return usagef("invalid --max-attempts %d (want 1..%d)", sf.maxAttempts, maxAttempts)
 	}
-	if sf.execTimeout <= 0 {
-		return usagef("invalid --exec-timeout %g (want seconds > 0)", sf.execTimeout)
+	if !finite(sf.execTimeout) || sf.execTimeout <= 0 || sf.execTimeout > maxTimeout {
+		return usagef("invalid --exec-timeout %g (want seconds more than 0, at most %d)", sf.execTimeout, maxTimeout)
 	}
 	for _, b := range sf.bind {
 		a, err := netip.ParseAddr(b)

@@ -244,6 +244,29 @@ func (s *Stores) List() ([]Entry, error) {
 	return all, nil
 }
 
+// ListReadable is List for display: when the keyring cannot be read (a
+// locked Secret Service, a broken item), it returns the other stores'
+// entries and, as well, the keyring's error. Writers must use List.
+func (s *Stores) ListReadable() (entries []Entry, keyringErr, err error) {
+	var all []Entry
+	var krErr error
+	for _, st := range s.available() {
+		es, err := st.list()
+		if st.name() == StoreKeyring && err != nil {
+			if !errors.Is(err, ErrNoKeyring) {
+				krErr = err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		all = append(all, es...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	return all, krErr, nil
+}
+
 // Add stores a new profile in store to, failing with [ErrExists] when a
 // profile of that name exists in any store.
 func (s *Stores) Add(p *Profile, to StoreName) error {
