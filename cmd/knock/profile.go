@@ -413,76 +413,10 @@ func newProfileShowCmd() *cobra.Command {
 	return c
 }
 
-func redactSeq(s string, reveal bool) string {
-	if s == "" {
-		return "(none)"
-	}
-	if reveal {
-		return s
-	}
-	return fmt.Sprintf("(hidden: %d knocks; --reveal shows it)", strings.Count(s, ",")+1)
-}
-
-func redact(s string, reveal bool) string {
-	switch {
-	case s == "":
-		return "(none)"
-	case reveal:
-		return s
-	}
-	return "(hidden; --reveal shows it)"
-}
-
 func showProfile(w io.Writer, p *profiles.Profile, store profiles.StoreName, reveal bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, oneLine(v)) }
-	orDefault := func(s, d string) string {
-		if s == "" {
-			return d
-		}
-		return s
-	}
-	row("name", p.Name)
-	row("kind", string(p.EffectiveKind()))
-	row("store", string(store))
-	row("host", orDefault(p.Host, "(the name, through ssh_config)"))
-	if p.Open != "" || p.EffectiveKind() == profiles.KindSequence {
-		row("open", redactSeq(p.Open, reveal))
-		row("close", redactSeq(p.Close, reveal))
-		row("tcp-flags", orDefault(p.TCPFlags, "(plain SYN)"))
-		row("delay", fmt.Sprintf("%d ms", p.DelayMS))
-		row("method", orDefault(p.Method, "auto"))
-	}
-	row("family", orDefault(p.Family, "any"))
-	if p.WaitPort != 0 {
-		row("wait-port", fmt.Sprint(p.WaitPort))
-	} else {
-		row("wait-port", "(ssh Port of a Host entry, else none)")
-	}
-	if p.SeqTimeout != 0 {
-		row("seq-timeout", fmt.Sprintf("%d s", p.SeqTimeout))
-	}
-	if s := p.SPA; s != nil {
-		row("spa-key", redact(s.KeyBase64, reveal))
-		row("spa-hmac-key", redact(s.HMACKeyBase64, reveal))
-		row("spa-access", strings.Join(s.Access, ","))
-		if s.ServerPort != 0 {
-			row("spa-server-port", fmt.Sprint(s.ServerPort))
-		}
-		if s.AllowIP != "" {
-			row("spa-allow-ip", s.AllowIP)
-		}
-	}
-	if o := p.OTP; o != nil {
-		row("otp-secret", redact(fmt.Sprintf("%x", o.Secret), reveal && len(o.Secret) > 0))
-		row("otp-counter", fmt.Sprint(o.Counter))
-		row("otp-ports", fmt.Sprintf("%d-%d", o.PortLo, o.PortHi))
-	}
-	if len(p.Forwards) > 0 {
-		row("forwards", strings.Join(p.Forwards, " "))
-	}
-	if p.Notes != "" {
-		row("notes", p.Notes)
+	for _, r := range p.Rows(store, reveal) {
+		fmt.Fprintf(tw, "%s:\t%s\n", r.Field, oneLine(r.Value))
 	}
 	tw.Flush()
 }
