@@ -18,23 +18,6 @@ func (a *app) newForwardCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "forward NAME [[BIND:]LOCALPORT:REMOTEPORT...]",
 		Short: "Forward local ports through a door, for any program",
-		Long: `knock forward NAME LOCALPORT:REMOTEPORT listens on 127.0.0.1:LOCALPORT. The
-first connection opens NAME's door (one knock, shared by every connection
-that arrives meanwhile); each connection is relayed to REMOTEPORT on the
-address knocked. A door that the server closed by itself (its timeout) is
-knocked again on the next connection. --linger seconds after the last
-connection ended, the close sequence is played; the next connection
-knocks again. Ctrl+C or SIGTERM closes the door and ends knock forward
-with exit code 0.
-
-The specs are ssh -L's: [BIND:]LOCALPORT:REMOTEPORT. BIND defaults to
-127.0.0.1; an address that is not loopback (or * for every interface)
-needs --allow-remote, because anyone who reaches it gets through the
-door. Without specs, the profile's own forwards run (knock profile add or
-edit --forward). Each forward has a status line on stderr.`,
-		Example: `  knock forward office 13389:3389      # then point any RDP client at localhost:13389
-  knock forward db 15432:5432 18080:80
-  knock profile edit db --forward 15432:5432 && knock forward db`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("forward needs a profile NAME: knock forward NAME [[BIND:]LOCALPORT:REMOTEPORT...]")

@@ -60,10 +60,6 @@ func (a *app) newCloseCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "close NAME",
 		Short: "Play a profile's close sequence",
-		Long: `knock close NAME plays the close sequence of profile NAME (knockd's
-[closeSSH] door), with the profile's flags, delay and address family.
-A profile without a close sequence gets a warning and nothing is sent.`,
-		Example: `  knock close myserver`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("close takes one profile NAME (see knock profile list)")

@@ -21,16 +21,7 @@ func (a *app) newOTPCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "otp",
 		Short: "One-time knock sequences for knockd's one_time_sequences",
-		Long: `One-time sequences: knockd's one_time_sequences file holds one sequence a
-line, each valid once, in order. knock derives sequence i from a secret and i
-(HMAC-SHA256, see README.md), prints the server's file, and plays sequence
-"counter" on knock NAME, advancing the counter once the knock worked.`,
-		Example: `  knock otp init vpn --host 198.51.100.2 --wait 22
-  knock otp server-file vpn --count 1000 > vpn.seqs
-  knock vpn
-  knock otp status vpn
-  knock otp resync vpn --counter 17`,
-		Args: cobra.ArbitraryArgs,
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("unknown otp subcommand %q (want init, server-file, status or resync)", args[0])
@@ -111,12 +102,7 @@ func newOTPServerFileCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "server-file NAME --count N [--from K]",
 		Short: "Print sequences for knockd's one_time_sequences file",
-		Long: `Print N one-time sequences, one a line, for the file that a knockd door
-names in one_time_sequences. Each line starts with a space, which knockd
-overwrites with '#' once the line is used. The first line is the sequence
-numbered --from, by default the profile's current counter, so that a new
-file never re-issues a used sequence.`,
-		Args: otpArgs(1, "NAME"),
+		Args:  otpArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("count") {
 				return usagef("missing --count N: how many sequences to print")
@@ -190,11 +176,7 @@ func newOTPResyncCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "resync NAME --counter K",
 		Short: "Set a one-time profile's counter",
-		Long: `Set the counter, the number of the sequence the next knock plays. Use it when
-the client and the server's file went out of step: the server expects its
-first line without '#', which is sequence --from + (number of '#' lines) of
-the file that server-file printed.`,
-		Args: otpArgs(1, "NAME"),
+		Args:  otpArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if !cmd.Flags().Changed("counter") {

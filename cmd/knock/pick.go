@@ -27,16 +27,7 @@ func (a *app) newPickCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "pick",
 		Short: "Pick a host in a terminal UI, knock it and run ssh",
-		Long: `knock pick lists every profile and every concrete Host of ~/.ssh/config with
-where it is stored and how its last knock went; it never shows a sequence.
-Plain knock in an interactive terminal opens it too.
-
-Keys: enter knocks, verifies and hands the terminal to ssh, exactly as
-knock ssh NAME does (the close sequence follows when ssh ends); k knocks
-only; c sends the close sequence; / filters (fuzzy); ? help; q or esc
-leaves with exit code 130.`,
-		Example: "  knock pick\n  NO_COLOR=1 knock pick",
-		Args:    cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runPick(cmd.Context(), kf)
 		},

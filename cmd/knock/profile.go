@@ -23,23 +23,8 @@ func (a *app) newProfileCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "profile",
 		Short: "Manage saved profiles (OS keyring or a 0600 file)",
-		Long: `A profile keeps a knock sequence (the secret) under a name, so that
-"knock NAME" plays it. Profiles live in the OS keyring (macOS Keychain,
-Windows Credential Manager, Secret Service) or, with --store file or when
-no keyring is available, in a 0600 file in the config directory.
-
-A profile without --host resolves its name through ~/.ssh/config
-(HostName, Port, AddressFamily, User; -F or $KNOCK_SSH_CONFIG choose
-another file). knock verifies the knock on --wait-port, else on the ssh
-Port when the name has a Host entry there.`,
-		Example: `  knock profile add myserver --open 7000,8000:udp,9000 --close 9000,8000:udp,7000
-  printf '7000,8000,9000\n' | knock profile add web --host 198.51.100.2 --wait-port 443
-  knock profile list
-  knock profile show myserver --reveal
-  knock profile import /etc/knockd.conf --host 198.51.100.2
-  knock myserver && ssh myserver`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	c.AddCommand(newProfileAddCmd(), newProfileListCmd(), newProfileShowCmd(), newProfileEditCmd(),
 		newProfileRmCmd(), newProfileExportCmd(), newProfileImportCmd(), a.newProfileServerConfigCmd())
@@ -251,11 +236,7 @@ func newProfileAddCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "add NAME [--host H] --open SEQ [--close SEQ] [flags]",
 		Short: "Save a new profile",
-		Long: `add saves a new profile. Without --open the sequences are read from stdin
-(a prompt without echo on a terminal; else a line for the open sequence and
-an optional second line for the close sequence), which keeps them out of
-the shell history.`,
-		Args: oneName,
+		Args:  oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := &profiles.Profile{Name: args[0]}
 			if err := checkProfileName(cmd, p.Name); err != nil {
@@ -516,9 +497,6 @@ func newProfileExportCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "export [NAME...] [-o FILE]",
 		Short: "Write profiles, secrets included, as JSON (for import on another machine)",
-		Long: `export writes the named profiles (default: all) with their secrets in
-knock's JSON format, which knock profile import reads back. It writes FILE
-with mode 0600, or stdout when that is not a terminal.`,
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return profileNames(), cobra.ShellCompDirectiveNoFileComp
 		},
@@ -574,31 +552,6 @@ func newProfileImportCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "import FILE [--host H] [--only NAME]... [--as NAME]",
 		Short: "Import profiles from knockd.conf, an fwknop .fwknoprc or a knock export",
-		Long: `import reads FILE (- for stdin) and saves a profile per door or stanza. The
-format is detected from the content:
-
-  knockd.conf   each door becomes a profile; doors [openX] and [closeX]
-                become one profile x with open and close sequences
-  .fwknoprc     fwknop's client file (~/.fwknoprc): each stanza becomes an
-                SPA profile, read as fwknop 2.6's client reads it ([default]
-                applies to every stanza; a file with [default] alone becomes
-                one profile named after the file). Settings knock cannot
-                honour are named with file:line, and a stanza that would not
-                send what fwknop sends is not imported. GPG stanzas need the
-                keys exported (knock reads no GnuPG home): --gpg-keyring FILE
-  knock export  the output of knock profile export
-
---only imports only the doors or stanzas named (as the file names them, or
-as the profiles they become); --as NAME names the one profile an import
-yields. A name that is a knock subcommand (ssh, proxy, ...) is refused:
-import it --as another name.
-
-Nothing is written when a profile of the same name exists, unless
---replace.`,
-		Example: `  knock profile import /etc/knockd.conf --host 198.51.100.2
-  knock profile import ~/.fwknoprc
-  knock profile import ~/.fwknoprc --only myserver --as web
-  knock profile import ~/.fwknoprc --gpg-keyring keys.asc`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("want one FILE to import (- for stdin), got %d arguments", len(args))

@@ -35,33 +35,7 @@ func newServeCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "serve [-c knockd.conf] [-i IFACE] [--listen] [--gate LISTEN=BACKEND]",
 		Short: "Run the reference knock server (knockd-compatible)",
-		Long: `serve runs a small knockd-compatible server from knockd's own configuration
-file: [options] UseSyslog, LogFile, PidFile, Interface; doors with sequence,
-one_time_sequences, seq_timeout, tcpflags, start_command (command),
-stop_command, cmd_timeout, their _6 variants and target. A key it does not
-know is an error naming the file and line. Detection follows knockd's
-semantics: state per source address, seq_timeout from the first knock, a
-wrong port kills the attempt, other ports and non-matching flags are ignored.
-
-Sniff mode (Linux, root; the default when root) reads the interface with a
-packet socket and a BPF filter, as knockd does with libpcap: knocks to
-closed or firewalled ports count, and any TCP flags can be matched.
-Listen mode (--listen; any OS, no root) binds the knock ports and counts
-TCP connections and UDP datagrams; it sees TCP knocks only as SYNs, and
-knocks to one port twice within a millisecond may be seen out of order.
-
-Commands run without a shell: the line is split into words once (quotes
-and backslashes as in sh), %IP% is replaced by the knocker's address, and
-each command is killed after --exec-timeout. stop_command runs cmd_timeout
-seconds after start_command. On exit, pending stop commands run at once.
-
-The built-in gate guards a local TCP service without a firewall: with
---gate LISTEN=BACKEND, a door with "gate = open" admits the knocker to
-LISTEN (relayed to BACKEND) for cmd_timeout seconds, and a door with
-"gate = close" shuts it out again. knockd does not know the gate key.`,
-		Example: `  sudo knock serve -c /etc/knockd.conf -i eth0
-  knock serve -c knockd.conf --listen --gate :2222=127.0.0.1:22`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd, sf)
 		},

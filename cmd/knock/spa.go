@@ -28,26 +28,8 @@ func (a *app) newSPACmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "spa",
 		Short: "fwknop single packet authorization: generate keys, send a packet",
-		Long: `Single packet authorization (SPA) as fwknop's fwknopd 2.6 accepts it, with
-every option of fwknop's own client: one encrypted, authenticated packet
-asks the server to open ports for your address (or to forward them through
-NAT, or to run a command).
-
-  encryption   Rijndael (CBC, or legacy IV mode for old servers) with an HMAC
-               (md5, sha1, sha256, sha384, sha512, sha3_256, sha3_512), or GPG
-               (encrypted to the server's key, signed with yours; keys from an
-               exported keyring, never from a gpg binary)
-  requests     access, with a client timeout, NAT access, local NAT, a server
-               command; random NAT ports; the allow IP given, the packet's
-               source, or resolved over HTTP (--allow-ip resolve)
-  transports   udp, tcp, http, and with root: udpraw, tcpraw, icmp, with a
-               spoofed source; a random server port per packet
-
-Save it as a profile (knock profile import ~/.fwknoprc, or knock spa add) and
-run knock NAME, or send one ad hoc with knock spa send. docs/spa.md maps
-every fwknop client option to knock's.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	send := a.newSPASendCmd()
 	c.AddCommand(newSPAKeygenCmd(), send, newSPAAddCmd())
@@ -82,14 +64,7 @@ func newSPAKeygenCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "keygen",
 		Short: "print a new Rijndael and HMAC key pair in fwknop --key-gen format",
-		Long: `keygen prints a fresh key pair as fwknop --key-gen does:
-
-  KEY_BASE64: <44 characters>
-  HMAC_KEY_BASE64: <88 characters>
-
-Put both lines in the server's access.conf stanza and in your ~/.fwknoprc
-stanza (or save the output, chmod 600, as a --key-file).`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			k, err := spa.GenerateKeys()
 			if err != nil {
@@ -328,28 +303,7 @@ func (a *app) newSPASendCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "send HOST (--access tcp/22 | --server-cmd CMD) [--key-file FILE] [flags]",
 		Short: "send one SPA packet (keys from --key-file or the environment)",
-		Long: `send builds a fresh SPA packet and sends it to HOST; with --wait PORT (or
-a random NAT port) it waits for the port to open and sends a fresh packet
-again while it stays closed. The flags are fwknop's client's, by the same
-names.
-
-Secrets are never given on the command line. The Rijndael and HMAC keys
-come from --key-file (the output of knock spa keygen or fwknop --key-gen;
-refused when group or others have access; "-" reads standard input), else
-from the environment variables ` + envSPAKey + ` and ` + envSPAHMACKey + `.
-GPG keys come from --gpg-keyring files (exported with gpg --export and
-gpg --export-secret-keys; knock runs no gpg), the signer's passphrase from
-$` + envGPGPW + `; with GPG, a key file or ` + envSPAHMACKey + ` adds the HMAC.
-
-udpraw, tcpraw and icmp build the packet by hand on a raw socket: they need
-root (or CAP_NET_RAW) and are not available on Windows.`,
-		Example: `  knock spa keygen > ~/.config/knock/lab.keys && chmod 600 ~/.config/knock/lab.keys
-  knock spa send 198.51.100.2 -A tcp/22 --key-file ~/.config/knock/lab.keys --wait 22
-  knock spa send 198.51.100.2 -A tcp/22 --key-file lab.keys -m sha512 --hmac-digest-type sha3_256 -P http
-  knock spa send 198.51.100.2 -A tcp/22 -N 10.0.0.5,22 --nat-rand-port --key-file lab.keys
-  sudo knock spa send 198.51.100.2 -A tcp/22 -P udpraw -Q 198.51.100.77 --key-file lab.keys
-  knock spa send 198.51.100.2 -A tcp/22 --gpg-recipient-key 5FB2A0E1 --gpg-signer-key me@example.org --gpg-keyring keys.asc`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := sf.options(cmd)
 			if err != nil {
@@ -380,16 +334,7 @@ func newSPAAddCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "add NAME --host HOST (--access tcp/22 | --server-cmd CMD) [--key-file FILE] [flags]",
 		Short: "save an SPA profile (keys from --key-file or the environment)",
-		Long: `add saves an SPA profile, so that knock NAME, knock ssh NAME and knock proxy
-send its packet. It takes the flags of knock spa send; keys come from
---key-file, --gpg-keyring or the environment, as for knock spa send, and
-go to the keyring (or the 0600 file store) with the profile: with GPG,
-only the server's public key and your key are kept, not the keyring
-file's name. To convert an existing ~/.fwknoprc, use knock profile import.`,
-		Example: `  knock spa keygen > lab.keys && chmod 600 lab.keys   # and put both lines in access.conf
-  knock spa add lab --host 198.51.100.2 -A tcp/22 --key-file lab.keys
-  knock lab`,
-		Args: oneName,
+		Args:  oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkProfileName(cmd, args[0]); err != nil {
 				return err

@@ -16,24 +16,6 @@ func (a *app) newSSHCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "ssh NAME [-- SSH-ARGS...]",
 		Short: "Knock, run ssh, and play the close sequence when it ends",
-		Long: `knock ssh NAME resolves NAME through the profiles and ~/.ssh/config, opens
-its door, waits until the port that proves it open accepts (--wait, else the
-profile's wait port, else the ssh port; replaying as --retries says), then
-runs the system ssh with the terminal passed through. It pins what it
-knocked: ssh gets -4 or -6 and the knocked address as HostName, with
-HostKeyAlias set to the name known_hosts holds the key under, so existing
-known_hosts entries keep matching.
-
-The close sequence is played on every way out, once for every time the
-open sequence was played: ssh exits or fails, Ctrl+C, SIGTERM, SIGHUP (the
-terminal closed); on Windows also Ctrl+Break and closing the console.
-Signals are passed on to ssh. knock exits with ssh's exit code.
-
-knock's own flags go before NAME; everything after NAME (or after --) goes
-to ssh: its options, then the remote command.`,
-		Example: `  knock ssh myserver
-  knock ssh myserver -- uptime
-  knock ssh myserver -- -L 8080:localhost:80 -N`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("ssh needs a profile NAME: knock ssh NAME [-- SSH-ARGS...]")
