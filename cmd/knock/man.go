@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/a-knock/knock/internal/manpage"
 )
@@ -31,9 +32,58 @@ func newManCmd() *cobra.Command {
 			root := cmd.Root()
 			root.InitDefaultHelpFlag()
 			root.InitDefaultVersionFlag()
-			return manpage.Write(cmd.OutOrStdout(), root, manPage())
+			return manpage.Write(cmd.OutOrStdout(), reference(root), manPage())
 		},
 	}
+}
+
+// reference reads root's tree as plain data for the man page and the
+// docs: every available command (not help), depth first in cobra's
+// sorted order, with its own flags but --help.
+func reference(root *cobra.Command) []manpage.Command {
+	c := manpage.Command{Path: root.CommandPath(), Short: root.Short, Long: root.Long, Example: root.Example}
+	if root.Runnable() {
+		// A Use line may offer alternatives: "knock [flags] A | knock [flags] B".
+		for _, alt := range strings.Split(root.Use, " | ") {
+			_, args, _ := strings.Cut(alt, " ")
+			if root.HasAvailableFlags() && !root.DisableFlagsInUseLine && !strings.Contains(args, "[flags]") {
+				args = strings.TrimSpace("[flags] " + args)
+			}
+			c.Uses = append(c.Uses, args)
+		}
+	}
+	fs := pflag.NewFlagSet(root.Name(), pflag.ContinueOnError)
+	root.NonInheritedFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Name != "help" || !root.HasParent() {
+			fs.AddFlag(f)
+		}
+	})
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		v, usage := pflag.UnquoteUsage(f)
+		fl := manpage.Flag{Name: f.Name, Var: v, Usage: usage, Deprecated: f.Deprecated}
+		if f.ShorthandDeprecated == "" {
+			fl.Shorthand = f.Shorthand
+		}
+		switch f.DefValue {
+		case "", "0", "false", "[]", "<nil>", "0s":
+		default:
+			fl.Default = f.DefValue
+			if f.Value.Type() == "string" {
+				fl.Default = strconv.Quote(f.DefValue)
+			}
+		}
+		c.Flags = append(c.Flags, fl)
+	})
+	out := []manpage.Command{c}
+	for _, sub := range root.Commands() {
+		if sub.IsAvailableCommand() && sub.Name() != "help" {
+			out = append(out, reference(sub)...)
+		}
+	}
+	return out
 }
 
 // manPage is what the man page says beyond the command tree.
