@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/a-knock/knock/internal/forward"
+	"github.com/a-knock/knock/internal/fwknoprc"
 	"github.com/a-knock/knock/internal/profiles"
 	"github.com/a-knock/knock/internal/safeio"
 	"github.com/a-knock/knock/internal/seq"
@@ -564,7 +565,7 @@ func newProfileImportCmd() *cobra.Command {
 					return err
 				}
 			}
-			ring, err := readGPGKeyrings(gpgKeyrings)
+			ring, err := fwknoprc.ReadGPGKeyrings(gpgKeyrings, os.Stdin)
 			if err != nil {
 				return err
 			}
