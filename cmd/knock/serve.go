@@ -2,11 +2,9 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/netip"
 	"os"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -88,28 +86,19 @@ func runServe(cmd *cobra.Command, sf *serveFlags) error {
 		}
 		opts.Gates = append(opts.Gates, spec)
 	}
-	var logs []io.Writer
-	if !sf.quiet {
-		logs = append(logs, os.Stdout)
+	var console io.Writer = os.Stdout
+	if sf.quiet {
+		console = nil
 	}
-	if conf.Options.LogFile != "" {
-		lf, err := os.OpenFile(conf.Options.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-		if err != nil {
-			return fmt.Errorf("%s:%d: logfile: %w", conf.File, conf.Options.Line["logfile"], err)
-		}
-		defer lf.Close()
-		logs = append(logs, lf)
+	out, err := server.OpenOutputs(conf, console)
+	if err != nil {
+		return err
 	}
-	if conf.Options.UseSyslog {
-		w, err := openSyslog()
-		if err != nil {
-			warnf("%s:%d: usesyslog: %v", conf.File, conf.Options.Line["usesyslog"], err)
-		} else {
-			defer w.Close()
-			logs = append(logs, w)
-		}
+	defer out.Close()
+	for _, w := range out.Warnings {
+		warnf("%s", w)
 	}
-	opts.Log = io.MultiWriter(logs...)
+	opts.Log = out.Log
 	srv, err := server.New(conf, opts)
 	if err != nil {
 		if errors.As(err, new(knockdconf.Errors)) {
@@ -119,12 +108,6 @@ func runServe(cmd *cobra.Command, sf *serveFlags) error {
 	}
 	if srv.Mode() == server.Listen && sf.iface != "" {
 		warnf("-i %s applies to sniff mode; listen mode binds the knock ports on every address (use --bind ADDR)", sf.iface)
-	}
-	if p := conf.Options.PidFile; p != "" {
-		if err := os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			return fmt.Errorf("%s:%d: pidfile: %w", conf.File, conf.Options.Line["pidfile"], err)
-		}
-		defer os.Remove(p)
 	}
 	return srv.Run(cmd.Context())
 }
