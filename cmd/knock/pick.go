@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	"github.com/a-knock/knock/internal/forward"
 	"github.com/a-knock/knock/internal/history"
 	"github.com/a-knock/knock/internal/picker"
-	"github.com/a-knock/knock/internal/profiles"
 	"github.com/a-knock/knock/internal/sshconf"
 	"github.com/a-knock/knock/internal/sshrun"
 )
@@ -43,14 +41,7 @@ type pickActions struct {
 	opts door.Options
 	mu   sync.Mutex
 	open map[string]*door.Door
-	fwd  map[string]*pickForward // running forwards by profile
-}
-
-// pickForward is one profile's forwards, running until stop.
-type pickForward struct {
-	f    *forward.Forwarder
-	stop context.CancelFunc
-	done chan struct{}
+	fwd  forward.Group // the forwards f started
 }
 
 // door looks name up as knock ssh does, quietly: the picker owns the
@@ -100,65 +91,32 @@ func (p *pickActions) Close(ctx context.Context, name string) (string, error) {
 // Forward starts the forwards that profile name carries, or stops them
 // (closing the door) when they run.
 func (p *pickActions) Forward(ctx context.Context, name string) (string, error) {
-	p.mu.Lock()
-	running := p.fwd[name]
-	delete(p.fwd, name)
-	p.mu.Unlock()
-	if running != nil {
-		running.stop()
-		<-running.done
+	n := 0
+	started, err := p.fwd.Toggle(name, func() (*forward.Forwarder, error) {
+		d, err := p.door(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		specs, err := parseForwards(d.T.Profile.Forwards, false)
+		if err != nil {
+			return nil, err
+		}
+		if n = len(specs); n == 0 {
+			return nil, fmt.Errorf("profile %q has no forwards (knock profile edit %s --forward LOCALPORT:REMOTEPORT)", name, name)
+		}
+		return forward.Listen(d, specs, forward.Options{Linger: forward.DefaultLinger})
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case !started:
 		return "forwards stopped", nil
 	}
-	d, err := p.door(ctx, name)
-	if err != nil {
-		return "", err
-	}
-	specs, err := parseForwards(d.T.Profile.Forwards, false)
-	if err != nil {
-		return "", err
-	}
-	if len(specs) == 0 {
-		return "", fmt.Errorf("profile %q has no forwards (knock profile edit %s --forward LOCALPORT:REMOTEPORT)", name, name)
-	}
-	f, err := forward.Listen(d, specs, forward.Options{Linger: forward.DefaultLinger})
-	if err != nil {
-		return "", err
-	}
-	fctx, stop := context.WithCancel(context.Background())
-	pf := &pickForward{f: f, stop: stop, done: make(chan struct{})}
-	go func() {
-		defer close(pf.done)
-		_ = f.Serve(fctx)
-	}()
-	p.mu.Lock()
-	p.fwd[name] = pf
-	p.mu.Unlock()
-	return fmt.Sprintf("forwarding %d port(s); connections knock", len(specs)), nil
+	return fmt.Sprintf("forwarding %d port(s); connections knock", n), nil
 }
 
 // Forwarding returns the status lines of every running forward.
-func (p *pickActions) Forwarding() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var lines []string
-	for _, pf := range p.fwd {
-		lines = append(lines, pf.f.Lines()...)
-	}
-	slices.Sort(lines)
-	return lines
-}
-
-// stopForwards ends every forward, each closing its door.
-func (p *pickActions) stopForwards() {
-	p.mu.Lock()
-	fwd := p.fwd
-	p.fwd = nil
-	p.mu.Unlock()
-	for _, pf := range fwd {
-		pf.stop()
-		<-pf.done
-	}
-}
+func (p *pickActions) Forwarding() []string { return p.fwd.Lines() }
 
 func (a *app) runPick(ctx context.Context, kf *knockFlags) error {
 	// The picker reads keys from stdin and draws on stderr (stdout stays
@@ -174,13 +132,13 @@ func (a *app) runPick(ctx context.Context, kf *knockFlags) error {
 	if err != nil {
 		return err
 	}
-	acts := &pickActions{a: a, opts: opts, open: map[string]*door.Door{}, fwd: map[string]*pickForward{}}
+	acts := &pickActions{a: a, opts: opts, open: map[string]*door.Door{}}
 	// Forwards started with f run until the picker (and the ssh it hands
 	// over to) ends.
-	defer acts.stopForwards()
+	defer acts.fwd.Stop()
 	out, err := picker.Run(picker.Options{
-		Fast:    a.pickFastSource,
-		Slow:    pickSlowSource,
+		Fast:    picker.FastSource(sshconf.Path(a.sshConfig)),
+		Slow:    picker.SlowSource,
 		Actions: acts,
 		NoColor: os.Getenv("NO_COLOR") != "",
 		Input:   os.Stdin,
@@ -202,66 +160,4 @@ func (a *app) runPick(ctx context.Context, kf *knockFlags) error {
 	// the picker is gone, diagnostics go to the terminal again.
 	d.SetOutput(os.Stdout, os.Stderr)
 	return sshrun.SSH(ctx, d, a.sshOptions(sshPath, nil, false))
-}
-
-// pickFastSource reads what the first frame shows: ssh_config hosts, the
-// profile names file and the knock history. It asks no keyring and
-// resolves no name.
-func (a *app) pickFastSource() ([]picker.Entry, []error) {
-	var entries []picker.Entry
-	var errs []error
-	cfg, err := sshconf.Load(sshconf.Path(a.sshConfig))
-	if err != nil {
-		errs = append(errs, err)
-	} else {
-		errs = append(errs, cfg.Problems...)
-		for _, e := range cfg.Hosts() {
-			entries = append(entries, picker.Entry{Name: e.Alias, Host: e.HostName})
-		}
-	}
-	hist, err := history.Load()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	index := make(map[string]int, len(entries))
-	for i, e := range entries {
-		index[e.Name] = i
-	}
-	for _, name := range profileNames() {
-		if i, ok := index[name]; ok {
-			entries[i].HasProfile, entries[i].Store = true, "…"
-			continue
-		}
-		entries = append(entries, picker.Entry{Name: name, HasProfile: true, Store: "…"})
-	}
-	return withHistory(entries, hist), errs
-}
-
-// pickSlowSource lists every store, the keyring included, in the
-// background.
-func pickSlowSource() ([]picker.Entry, []error) {
-	st, err := profiles.Default()
-	if err != nil {
-		return nil, []error{err}
-	}
-	list, err := st.List()
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
-	hist, _ := history.Load()
-	entries := make([]picker.Entry, 0, len(list))
-	for _, e := range list {
-		entries = append(entries, picker.Entry{Name: e.Name, Host: e.Host, Store: string(e.Store), HasProfile: true, Kind: string(e.Kind)})
-	}
-	return withHistory(entries, hist), errs
-}
-
-func withHistory(es []picker.Entry, hist map[string]history.Record) []picker.Entry {
-	for i := range es {
-		if r, ok := hist[es[i].Name]; ok {
-			es[i].LastOK, es[i].LastAt, es[i].LastNote = r.OK, r.At, r.Summary
-		}
-	}
-	return es
 }

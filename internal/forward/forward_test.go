@@ -207,8 +207,12 @@ func TestForwardSharesOneKnock(t *testing.T) {
 	if n := opens.Load(); n != 2 {
 		t.Fatalf("a connection after the close: %d open knocks, want 2", n)
 	}
-	lines := f.Lines()
-	if len(lines) != 1 || !strings.Contains(lines[0], "2 knock(s)") || !strings.Contains(lines[0], "21 conn(s), 0 active") {
+	// The forwarder counts a connection as ended a moment after the client.
+	var lines []string
+	if !waitFor(3*time.Second, func() bool {
+		lines = f.Lines()
+		return len(lines) == 1 && strings.Contains(lines[0], "2 knock(s)") && strings.Contains(lines[0], "21 conn(s), 0 active")
+	}) {
 		t.Errorf("status %q", lines)
 	}
 	cancel()
@@ -249,4 +253,38 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(b)
+}
+
+// A group starts a forwarder, lists it, and stops it (closing its door)
+// on a second toggle or at Stop.
+func TestGroup(t *testing.T) {
+	service := echoService(t)
+	d, opens, closes := labDoor(t, service)
+	spec := Spec{Bind: DefaultBind, Local: freePort(t), Remote: service}
+	var g Group
+	start := func() (*Forwarder, error) { return Listen(d, []Spec{spec}, Options{Linger: time.Hour}) }
+	if on, err := g.Toggle("lab", start); !on || err != nil {
+		t.Fatalf("%v %v", on, err)
+	}
+	if l := g.Lines(); len(l) != 1 || !strings.Contains(l[0], "-> lab:") {
+		t.Fatalf("lines %q", l)
+	}
+	c, err := net.DialTimeout("tcp", netip.AddrPortFrom(spec.Bind, spec.Local).String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "x")
+	buf := make([]byte, 1)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if on, err := g.Toggle("lab", start); on || err != nil {
+		t.Fatalf("second toggle: %v %v", on, err)
+	}
+	if opens.Load() != 1 || !waitFor(3*time.Second, func() bool { return closes.Load() == 1 }) || len(g.Lines()) != 0 {
+		t.Fatalf("opens %d closes %d lines %q", opens.Load(), closes.Load(), g.Lines())
+	}
+	g.Stop()
 }
