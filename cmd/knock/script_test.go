@@ -1,0 +1,318 @@
+package main
+
+// CLI behaviour as testscript scripts: testdata/*.txtar. TestMain maps
+// the command "knock" to run, so a script's `exec knock ...` runs this
+// test binary as knock (FiloSottile/age does the same). Each script gets
+// a private home: profiles go to the 0600 file store (no D-Bus, so no
+// keyring), ssh_config is an empty file unless the script names its own.
+
+import (
+	"errors"
+	"flag"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/a-knock/knock/internal/gen"
+	"github.com/a-knock/knock/internal/seq"
+)
+
+var updateScripts = flag.Bool("update", false, "rewrite the expected files of failing cmp lines in testdata/*.txtar")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"knock": func() { os.Exit(run(os.Args[1:])) },
+	})
+}
+
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		Setup:               scriptSetup,
+		Cmds:                scriptCmds(),
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       *updateScripts,
+	})
+}
+
+// scriptSetup gives the script a private, clean environment under $WORK.
+func scriptSetup(e *testscript.Env) error {
+	home := filepath.Join(e.WorkDir, "home")
+	sshConfig := filepath.Join(home, ".ssh", "config")
+	if err := os.MkdirAll(filepath.Dir(sshConfig), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(sshConfig, nil, 0o600); err != nil {
+		return err
+	}
+	config := filepath.Join(home, ".config")
+	appData := filepath.Join(home, "AppData", "Roaming")
+	vars := map[string]string{
+		"HOME":            home,
+		"USERPROFILE":     home, // os.UserHomeDir on Windows
+		"APPDATA":         appData,
+		"LOCALAPPDATA":    filepath.Join(home, "AppData", "Local"),
+		"XDG_CONFIG_HOME": config,
+		"XDG_STATE_HOME":  filepath.Join(home, ".local", "state"),
+		"XDG_CACHE_HOME":  filepath.Join(home, ".cache"),
+		// No session bus: the keyring is unavailable, profiles go to the
+		// file store.
+		"DBUS_SESSION_BUS_ADDRESS": "",
+		"XDG_RUNTIME_DIR":          "",
+		"KNOCK_SSH_CONFIG":         sshConfig,
+		"NO_COLOR":                 "1",
+		envSPAKey:                  "",
+		envSPAHMACKey:              "",
+	}
+	// PROFILES is the file store's file (os.UserConfigDir()/knock).
+	switch runtime.GOOS {
+	case "windows":
+		vars["PROFILES"] = filepath.Join(appData, "knock", "profiles.json")
+	case "darwin", "ios":
+		vars["PROFILES"] = filepath.Join(home, "Library", "Application Support", "knock", "profiles.json")
+	default:
+		vars["PROFILES"] = filepath.Join(config, "knock", "profiles.json")
+	}
+	// KNOCKDIR holds knock and nothing else: PATH=$KNOCKDIR hides ssh.
+	if knock, err := exec.LookPath("knock"); err == nil {
+		vars["KNOCKDIR"] = filepath.Dir(knock)
+	}
+	for k, v := range vars {
+		e.Setenv(k, v)
+	}
+	e.Values[scriptStateKey{}] = &scriptState{udp: map[string]net.PacketConn{}}
+	return nil
+}
+
+type scriptStateKey struct{}
+
+// scriptState holds what a script's custom commands opened.
+type scriptState struct {
+	udp map[string]net.PacketConn
+}
+
+func state(ts *testscript.TestScript) *scriptState {
+	return ts.Value(scriptStateKey{}).(*scriptState)
+}
+
+// scriptCmds are the custom commands of the scripts.
+func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"exits":      cmdExits,
+		"errline":    cmdErrline,
+		"mode":       cmdMode,
+		"repeat":     cmdRepeat,
+		"envsubst":   cmdEnvsubst,
+		"concat":     cmdConcat,
+		"tcplisten":  cmdTCPListen,
+		"closedport": cmdClosedPort,
+		"udplisten":  cmdUDPListen,
+		"udprecv":    cmdUDPRecv,
+		"generated":  cmdGenerated,
+	}
+	addOSCmds(cmds)
+	return cmds
+}
+
+// exits CODE PROG [ARGS...] runs PROG as exec does and checks that it
+// exits with CODE; stdout and stderr are kept for the next commands.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("%s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+// errline TEXT checks that stderr is exactly one line, "knock: error: ",
+// that contains TEXT (a plain string, not a regexp).
+func cmdErrline(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: errline TEXT")
+	}
+	stderr := ts.ReadFile("stderr")
+	line, ok := strings.CutSuffix(stderr, "\n")
+	switch {
+	case !ok || strings.Contains(line, "\n"):
+		ts.Fatalf("stderr is not exactly one line: %q", stderr)
+	case !strings.HasPrefix(line, "knock: error: "):
+		ts.Fatalf("stderr is not a knock: error: line: %q", stderr)
+	case !strings.Contains(line, args[0]):
+		ts.Fatalf("stderr %q does not contain %q", line, args[0])
+	}
+}
+
+// mode FILE PERM checks a file's permission bits (octal), where they
+// mean something.
+func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: mode FILE PERM")
+	}
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	st, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if runtime.GOOS == "windows" {
+		return // mode bits do not protect files on Windows
+	}
+	if got := st.Mode().Perm(); got != os.FileMode(want) {
+		ts.Fatalf("%s has mode %#o, want %#o", args[0], got, want)
+	}
+}
+
+// repeat NAME STRING COUNT sets $NAME to COUNT copies of STRING.
+func cmdRepeat(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: repeat NAME STRING COUNT")
+	}
+	n, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	ts.Setenv(args[0], strings.Repeat(args[1], n))
+}
+
+// envsubst SRC DST writes SRC to DST with $VAR and ${VAR} expanded.
+func cmdEnvsubst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: envsubst SRC DST")
+	}
+	s := os.Expand(ts.ReadFile(args[0]), ts.Getenv)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(s), 0o600))
+}
+
+// concat DST SRC... writes the SRC files (stdout and stderr name the last
+// command's output) one after the other to DST.
+func cmdConcat(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: concat DST SRC...")
+	}
+	var b strings.Builder
+	for _, src := range args[1:] {
+		b.WriteString(ts.ReadFile(src))
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o600))
+}
+
+// tcplisten NAME listens on a free TCP port of 127.0.0.1 until the
+// script ends, and sets $NAME to the port.
+func cmdTCPListen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: tcplisten NAME")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Defer(func() { l.Close() })
+	ts.Setenv(args[0], strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+}
+
+// closedport NAME sets $NAME to a TCP port of 127.0.0.1 that nothing
+// listens on: one the system just gave out and took back.
+func cmdClosedPort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: closedport NAME")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := l.Addr().(*net.TCPAddr).Port
+	ts.Check(l.Close())
+	ts.Setenv(args[0], strconv.Itoa(port))
+}
+
+// udplisten NAME binds a free UDP port of 127.0.0.1 until the script
+// ends, and sets $NAME to the port; udprecv NAME reads from it.
+func cmdUDPListen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: udplisten NAME")
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Defer(func() { pc.Close() })
+	state(ts).udp[args[0]] = pc
+	ts.Setenv(args[0], strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port))
+}
+
+// udprecv NAME FILE waits up to 5 seconds for a datagram on the port
+// udplisten NAME bound, and writes it to FILE.
+func cmdUDPRecv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: udprecv NAME FILE")
+	}
+	pc := state(ts).udp[args[0]]
+	if pc == nil {
+		ts.Fatalf("no udplisten %s", args[0])
+	}
+	ts.Check(pc.SetReadDeadline(time.Now().Add(5 * time.Second)))
+	buf := make([]byte, 64<<10)
+	n, _, err := pc.ReadFrom(buf)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), buf[:n], 0o600))
+}
+
+// generated LENGTH PROTO reads the open and close sequences from the last
+// stdout (knock profile show NAME --reveal) and checks that they are what
+// --generate promises: LENGTH knocks of PROTO (tcp, udp; mixed: any), the
+// close sequence the reverse of the open one, no monotonic run, no
+// weakness and no avoided port. It sets $OPEN and $CLOSE to them.
+func cmdGenerated(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: generated LENGTH PROTO")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	fields := map[string]string{}
+	for _, line := range strings.Split(ts.ReadFile("stdout"), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	open, err := seq.Parse(seq.TCP, fields["open"])
+	ts.Check(err)
+	closeSeq, err := seq.Parse(seq.TCP, fields["close"])
+	ts.Check(err)
+	if len(open) != n || open.Reverse().String() != closeSeq.String() {
+		ts.Fatalf("generated open %s, close %s: want %d knocks and the reverse", open, closeSeq, n)
+	}
+	if r := gen.MonotonicRun(open); r >= 0 {
+		ts.Fatalf("generated %s has a monotonic run at %d", open, r)
+	}
+	if w := gen.Weakness(open); w != "" {
+		ts.Fatalf("generated %s is weak: %s", open, w)
+	}
+	for _, k := range open {
+		if gen.Avoided(k.Port) || (args[1] != "mixed" && k.Proto.String() != args[1]) {
+			ts.Fatalf("generated knock %s (want %s, no avoided port)", k, args[1])
+		}
+	}
+	ts.Setenv("OPEN", open.String())
+	ts.Setenv("CLOSE", closeSeq.String())
+}
+
+// scriptKnock is the command TestMain maps: this test binary run as
+// knock, for Go tests that need a process of their own.
+func scriptKnock(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &exec.Cmd{Path: self, Args: append([]string{"knock"}, args...)}
+}
