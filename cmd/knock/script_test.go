@@ -9,10 +9,12 @@ package main
 import (
 	"errors"
 	"flag"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -89,7 +91,7 @@ func scriptSetup(e *testscript.Env) error {
 	for k, v := range vars {
 		e.Setenv(k, v)
 	}
-	e.Values[scriptStateKey{}] = &scriptState{udp: map[string]net.PacketConn{}}
+	e.Values[scriptStateKey{}] = &scriptState{udp: map[string]net.PacketConn{}, ports: map[int]bool{}}
 	return nil
 }
 
@@ -97,7 +99,8 @@ type scriptStateKey struct{}
 
 // scriptState holds what a script's custom commands opened.
 type scriptState struct {
-	udp map[string]net.PacketConn
+	udp   map[string]net.PacketConn
+	ports map[int]bool // given out by closedport
 }
 
 func state(ts *testscript.TestScript) *scriptState {
@@ -110,6 +113,7 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 		"exits":      cmdExits,
 		"errline":    cmdErrline,
 		"mode":       cmdMode,
+		"noleak":     cmdNoleak,
 		"repeat":     cmdRepeat,
 		"envsubst":   cmdEnvsubst,
 		"concat":     cmdConcat,
@@ -118,6 +122,8 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 		"udplisten":  cmdUDPListen,
 		"udprecv":    cmdUDPRecv,
 		"generated":  cmdGenerated,
+		"tcpecho":    cmdTCPEcho,
+		"waitfile":   cmdWaitfile,
 	}
 	addOSCmds(cmds)
 	return cmds
@@ -160,6 +166,25 @@ func cmdErrline(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("stderr is not a knock: error: line: %q", stderr)
 	case !strings.Contains(line, args[0]):
 		ts.Fatalf("stderr %q does not contain %q", line, args[0])
+	}
+}
+
+// noleak VAR... checks that the value of no VAR (a secret) shows in the
+// last command's stdout or stderr.
+func cmdNoleak(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: noleak VAR...")
+	}
+	for _, name := range args {
+		secret := ts.Getenv(name)
+		if secret == "" {
+			ts.Fatalf("$%s is empty", name)
+		}
+		for _, out := range []string{"stdout", "stderr"} {
+			if strings.Contains(ts.ReadFile(out), secret) {
+				ts.Fatalf("$%s leaked into %s", name, out)
+			}
+		}
 	}
 }
 
@@ -226,16 +251,72 @@ func cmdTCPListen(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // closedport NAME sets $NAME to a TCP port of 127.0.0.1 that nothing
-// listens on: one the system just gave out and took back.
+// listens on: one the system just gave out and took back, and not one
+// given to another NAME of the script.
 func cmdClosedPort(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: closedport NAME")
 	}
+	st := state(ts)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		ts.Check(err)
+		port := l.Addr().(*net.TCPAddr).Port
+		ts.Check(l.Close())
+		if !st.ports[port] {
+			st.ports[port] = true
+			ts.Setenv(args[0], strconv.Itoa(port))
+			return
+		}
+	}
+	ts.Fatalf("no new free port")
+}
+
+// tcpecho NAME serves on a free TCP port of 127.0.0.1 until the script
+// ends, and sets $NAME to the port: each connection gets back what it
+// sends, and is closed once the client has closed its side.
+func cmdTCPEcho(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: tcpecho NAME")
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
-	port := l.Addr().(*net.TCPAddr).Port
-	ts.Check(l.Close())
-	ts.Setenv(args[0], strconv.Itoa(port))
+	ts.Defer(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(time.Minute))
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	ts.Setenv(args[0], strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+}
+
+// waitfile FILE REGEXP waits up to 10 seconds for FILE to exist and
+// match REGEXP (multi-line).
+func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitfile FILE REGEXP")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(ts.MkAbs(args[0]))
+		if err == nil && re.Match(b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s does not match %q after 10s (%q, %v)", args[0], args[1], b, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // udplisten NAME binds a free UDP port of 127.0.0.1 until the script
