@@ -152,7 +152,8 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // errline TEXT checks that stderr is exactly one line, "knock: error: ",
-// that contains TEXT (a plain string, not a regexp).
+// that contains TEXT (a plain string, not a regexp), and no control
+// character (no usage dump, no terminal escape).
 func cmdErrline(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: errline TEXT")
@@ -164,6 +165,8 @@ func cmdErrline(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("stderr is not exactly one line: %q", stderr)
 	case !strings.HasPrefix(line, "knock: error: "):
 		ts.Fatalf("stderr is not a knock: error: line: %q", stderr)
+	case strings.ContainsFunc(line, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		ts.Fatalf("stderr has a control character: %q", stderr)
 	case !strings.Contains(line, args[0]):
 		ts.Fatalf("stderr %q does not contain %q", line, args[0])
 	}
