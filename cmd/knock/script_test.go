@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/spf13/cobra"
 
 	"github.com/a-knock/knock/internal/gen"
 	"github.com/a-knock/knock/internal/seq"
@@ -29,16 +30,23 @@ import (
 
 var updateScripts = flag.Bool("update", false, "rewrite the expected files of failing cmp lines in testdata/*.txtar")
 
+// TestMain maps the command "knock" to run: this test binary, started
+// under the name knock (the copy in the scripts' PATH, or scriptKnock),
+// is knock. testscript.Main would do the same but also put its copy first
+// in the PATH of every test of the package, where the lab tests look for
+// knockd's own knock client.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"knock": func() { os.Exit(run(os.Args[1:])) },
-	})
+	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == "knock" {
+		os.Exit(run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
 }
 
 func TestScript(t *testing.T) {
+	bin := scriptBin(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
-		Setup:               scriptSetup,
+		Setup:               func(e *testscript.Env) error { return scriptSetup(e, bin) },
 		Cmds:                scriptCmds(),
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
@@ -46,8 +54,43 @@ func TestScript(t *testing.T) {
 	})
 }
 
-// scriptSetup gives the script a private, clean environment under $WORK.
-func scriptSetup(e *testscript.Env) error {
+// scriptBin returns a directory that holds this test binary as knock,
+// and nothing else.
+func scriptBin(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	knock := filepath.Join(dir, "knock")
+	if runtime.GOOS == "windows" {
+		knock += ".exe"
+	}
+	if os.Link(self, knock) == nil {
+		return dir
+	}
+	src, err := os.Open(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(knock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// scriptSetup gives the script a private, clean environment under $WORK,
+// with knock (in bin) first in PATH.
+func scriptSetup(e *testscript.Env, bin string) error {
 	home := filepath.Join(e.WorkDir, "home")
 	sshConfig := filepath.Join(home, ".ssh", "config")
 	if err := os.MkdirAll(filepath.Dir(sshConfig), 0o700); err != nil {
@@ -85,9 +128,8 @@ func scriptSetup(e *testscript.Env) error {
 		vars["PROFILES"] = filepath.Join(config, "knock", "profiles.json")
 	}
 	// KNOCKDIR holds knock and nothing else: PATH=$KNOCKDIR hides ssh.
-	if knock, err := exec.LookPath("knock"); err == nil {
-		vars["KNOCKDIR"] = filepath.Dir(knock)
-	}
+	vars["KNOCKDIR"] = bin
+	vars["PATH"] = bin + string(filepath.ListSeparator) + e.Getenv("PATH")
 	for k, v := range vars {
 		e.Setenv(k, v)
 	}
@@ -399,4 +441,28 @@ func scriptKnock(t *testing.T, args ...string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	return &exec.Cmd{Path: self, Args: append([]string{"knock"}, args...)}
+}
+
+// TestHelpScriptCoversEveryCommand keeps testdata/help.txtar complete:
+// it runs --help of every command in the tree, hidden ones included.
+func TestHelpScriptCoversEveryCommand(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "help.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := string(b)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Name() == "help" {
+				continue
+			}
+			path := strings.TrimPrefix(sub.CommandPath(), "knock ")
+			if !strings.Contains(script, "\nexec knock "+path+" --help\n") {
+				t.Errorf("testdata/help.txtar does not run knock %s --help", path)
+			}
+			walk(sub)
+		}
+	}
+	walk(newRootCmd())
 }
