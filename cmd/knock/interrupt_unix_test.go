@@ -73,7 +73,7 @@ func TestInterruptExits130(t *testing.T) {
 				t.Fatal(err)
 			}
 			env := []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "DBUS_SESSION_BUS_ADDRESS=",
-				"KNOCK_SSH_CONFIG=" + sshConfig, "PATH=" + home}
+				"KNOCK_SSH_CONFIG=" + sshConfig, "PATH=" + home, "GORACE=" + goRace()}
 			if tc.profile {
 				k := strconv.Itoa(knockPort) + ":udp"
 				add := scriptKnock(t, "profile", "add", "door", "--host", "127.0.0.1", "--open", k, "--close", k, "--store", "file")

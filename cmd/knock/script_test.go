@@ -127,6 +127,7 @@ func scriptSetup(e *testscript.Env, bin string) error {
 	default:
 		vars["PROFILES"] = filepath.Join(config, "knock", "profiles.json")
 	}
+	vars["GORACE"] = goRace()
 	// KNOCKDIR holds knock and nothing else: PATH=$KNOCKDIR hides ssh.
 	vars["KNOCKDIR"] = bin
 	vars["PATH"] = bin + string(filepath.ListSeparator) + e.Getenv("PATH")
@@ -135,6 +136,17 @@ func scriptSetup(e *testscript.Env, bin string) error {
 	}
 	e.Values[scriptStateKey{}] = &scriptState{udp: map[string]net.PacketConn{}, ports: map[int]bool{}}
 	return nil
+}
+
+// goRace is $GORACE for knock processes: a race-enabled binary sleeps a
+// second on exit unless told otherwise, which would make the scripts,
+// with their hundreds of knock runs, take minutes under go test -race.
+func goRace() string {
+	g := os.Getenv("GORACE")
+	if strings.Contains(g, "atexit_sleep_ms") {
+		return g
+	}
+	return strings.TrimSpace(g + " atexit_sleep_ms=10")
 }
 
 type scriptStateKey struct{}
