@@ -136,3 +136,14 @@ func TestInterruptExits130(t *testing.T) {
 		})
 	}
 }
+
+// scriptKnock is the command TestMain maps: this test binary run as
+// knock, for Go tests that need a process of their own.
+func scriptKnock(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &exec.Cmd{Path: self, Args: append([]string{"knock"}, args...)}
+}

@@ -444,17 +444,6 @@ func cmdGenerated(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("CLOSE", closeSeq.String())
 }
 
-// scriptKnock is the command TestMain maps: this test binary run as
-// knock, for Go tests that need a process of their own.
-func scriptKnock(t *testing.T, args ...string) *exec.Cmd {
-	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &exec.Cmd{Path: self, Args: append([]string{"knock"}, args...)}
-}
-
 // TestHelpScriptCoversEveryCommand keeps testdata/help.txtar complete:
 // it runs --help of every command in the tree, hidden ones included.
 func TestHelpScriptCoversEveryCommand(t *testing.T) {
