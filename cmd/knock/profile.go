@@ -315,8 +315,12 @@ func addProfile(p *profiles.Profile, storeFlag string) error {
 	return err
 }
 
-// saveProfile adds p to the store chosen by --store (see chooseStore).
+// saveProfile adds p to the store chosen by --store (see chooseStore),
+// once p is valid: bad input is one error line, with no notice before it.
 func saveProfile(p *profiles.Profile, storeFlag string) (profiles.StoreName, error) {
+	if err := p.Normalize(); err != nil {
+		return "", err
+	}
 	st, to, err := chooseStore(storeFlag)
 	if err != nil {
 		return "", err

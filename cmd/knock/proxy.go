@@ -13,7 +13,7 @@ import (
 func (a *app) newProxyCmd() *cobra.Command {
 	kf := &knockFlags{}
 	c := &cobra.Command{
-		Use:   "proxy NAME|HOST PORT",
+		Use:   "proxy NAME PORT",
 		Short: "Knock and relay stdin/stdout to the port: ssh's ProxyCommand",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 2 {

@@ -26,9 +26,7 @@ func run(args []string) int {
 	root := newRootCmd()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
-		// cobra's own error for an argument that names no subcommand
-		// ("knock profile bogus", "knock pick extra"): bad usage.
+	if err != nil && cobraUsage(err.Error()) {
 		err = exit.Usage(err)
 	}
 	if err != nil && ctx.Err() != nil && exit.Code(err) != exit.Interrupted && !exit.Silent(err) {
@@ -83,6 +81,18 @@ func newRootCmd() *cobra.Command {
 	attachHelp(root)
 	root.CompletionOptions.HiddenDefaultCmd = false
 	return root
+}
+
+// cobraUsage recognises the errors cobra makes itself for bad usage: an
+// argument that names no subcommand ("knock profile bogus"), flags of an
+// exclusive group given together, a required flag missing.
+func cobraUsage(msg string) bool {
+	for _, p := range []string{"unknown command ", "if any flags in the group ", "required flag(s) "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // markArgErrorsUsage marks the errors of every command's argument check (cobra's

@@ -1,6 +1,9 @@
+//go:build linux
+
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,4 +60,18 @@ func TestSPAProfileNamesRefused(t *testing.T) {
 			t.Errorf("import %v: %d %q, want %d and %q", tc.args, code, stderr, tc.code, tc.want)
 		}
 	}
+}
+
+func spaTestEnv(t *testing.T) (string, []string) {
+	dir := t.TempDir()
+	return dir, []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "XDG_RUNTIME_DIR=" + dir, "DBUS_SESSION_BUS_ADDRESS=",
+		"APPDATA=" + dir, envSPAKey + "=", envSPAHMACKey + "="}
+}
+
+func writeFile(t *testing.T, path, s string, mode os.FileMode) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), mode); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,16 @@ func (a *app) newSSHCmd() *cobra.Command {
 			rest := args[1:]
 			if len(rest) > 0 && rest[0] == "--" {
 				rest = rest[1:]
+			}
+			// ssh has no long options: one among ssh's options (before the
+			// remote command) is one of knock's, given after NAME.
+			for _, a := range rest {
+				if !strings.HasPrefix(a, "-") || a == "--" {
+					break
+				}
+				if strings.HasPrefix(a, "--") {
+					return usagef("%s after NAME goes to ssh, which has no such option; knock's flags go before NAME: knock ssh %s %s", a, a, args[0])
+				}
 			}
 			return a.runSSH(cmd, args[0], rest, kf)
 		},

@@ -276,6 +276,9 @@ func (p *Profile) Validate() error {
 	default:
 		return bad("invalid method %q (want auto, connect or raw)", p.Method)
 	}
+	if f, _ := seq.ParseFlags(p.TCPFlags); p.Method == "connect" && f.NeedsRaw() {
+		return bad("tcp-flags %q need raw packets, and method connect sends a plain SYN", p.TCPFlags)
+	}
 	switch p.Family {
 	case "", "any", "inet", "inet6":
 	default:
