@@ -331,9 +331,48 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 	}
+	if fm, ok := msg.(stampedMatches); ok {
+		// Matches of an older filter text, arriving after newer ones,
+		// would replace them: keep only those of the text shown.
+		if fm.term != m.list.FilterValue() {
+			return m, nil
+		}
+		msg = fm.matches
+	}
+	filtering := m.list.SettingFilter()
 	var cmd tea.Cmd
 	m.list, cmd = m.list.Update(msg)
+	if filtering && cmd != nil {
+		cmd = stamp(m.list.FilterValue(), cmd)
+	}
 	return m, cmd
+}
+
+// stampedMatches are filter matches with the filter text they are for.
+type stampedMatches struct {
+	term    string
+	matches list.FilterMatchesMsg
+}
+
+// stamp makes the filter matches that cmd computes (the list filters in
+// the background, one command per keystroke, and their results may come
+// in any order) carry the filter text they were computed for.
+func stamp(term string, cmd tea.Cmd) tea.Cmd {
+	return func() tea.Msg {
+		switch msg := cmd().(type) {
+		case list.FilterMatchesMsg:
+			return stampedMatches{term, msg}
+		case tea.BatchMsg:
+			for i, c := range msg {
+				if c != nil {
+					msg[i] = stamp(term, c)
+				}
+			}
+			return msg
+		default:
+			return msg
+		}
+	}
 }
 
 func (m *Model) selected() (Entry, bool) {
