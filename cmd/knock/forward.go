@@ -26,8 +26,8 @@ func (a *app) newForwardCmd() *cobra.Command {
 		},
 		ValidArgsFunction: a.completeHosts,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !finite(linger) || linger < 0 || linger > maxTimeout {
-				return usagef("invalid linger %g (want seconds 0..%d)", linger, maxTimeout)
+			if !door.Finite(linger) || linger < 0 || linger > door.MaxTimeout {
+				return usagef("invalid linger %g (want seconds 0..%d)", linger, door.MaxTimeout)
 			}
 			specs, err := parseForwards(args[1:], allowRemote)
 			if err != nil {
@@ -53,7 +53,7 @@ func (a *app) newForwardCmd() *cobra.Command {
 				}
 				d.T.Connects(specs[0].Remote)
 			}
-			if kf.dryRun {
+			if kf.DryRun {
 				if _, err := d.Open(cmd.Context()); err != nil {
 					return err
 				}
@@ -62,7 +62,7 @@ func (a *app) newForwardCmd() *cobra.Command {
 				}
 				return nil
 			}
-			f, err := forward.Listen(d, specs, forward.Options{Linger: seconds(linger), Status: os.Stderr, Live: isTerminal(os.Stderr)})
+			f, err := forward.Listen(d, specs, forward.Options{Linger: door.Seconds(linger), Status: os.Stderr, Live: isTerminal(os.Stderr)})
 			if err != nil {
 				return err
 			}

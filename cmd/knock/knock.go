@@ -16,7 +16,7 @@ import (
 func (a *app) runKnock(cmd *cobra.Command, args []string, kf *knockFlags) error {
 	if len(args) == 0 {
 		if isInteractive() {
-			return a.runPick(cmd.Context(), defaultKnockFlags())
+			return a.runPick(cmd.Context(), &knockFlags{door.DefaultArgs()})
 		}
 		return usagef("no host given; usage: knock HOST PORT[:PROTO]... or knock NAME (see knock --help)")
 	}
@@ -40,7 +40,7 @@ func (a *app) runKnock(cmd *cobra.Command, args []string, kf *knockFlags) error 
 		return err
 	}
 	def := seq.TCP
-	if kf.udp {
+	if kf.UDP {
 		def = seq.UDP
 	}
 	sq, err := seq.Parse(def, args[1:]...)

@@ -38,7 +38,7 @@ func (a *app) newProxyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if kf.dryRun {
+			if kf.DryRun {
 				_, err := d.Open(cmd.Context())
 				return err
 			}

@@ -41,7 +41,7 @@ func (a *app) newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if kf.dryRun {
+			if kf.DryRun {
 				_, err := d.Open(cmd.Context())
 				return err
 			}

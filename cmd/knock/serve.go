@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/a-knock/knock/internal/door"
 	"github.com/a-knock/knock/internal/knockdconf"
 	"github.com/a-knock/knock/internal/server"
 )
@@ -59,7 +60,7 @@ func runServe(cmd *cobra.Command, sf *serveFlags) error {
 	if err != nil {
 		return asUsage(err)
 	}
-	opts := server.Options{Interface: sf.iface, MaxAttempts: sf.maxAttempts, ExecTimeout: seconds(sf.execTimeout)}
+	opts := server.Options{Interface: sf.iface, MaxAttempts: sf.maxAttempts, ExecTimeout: door.Seconds(sf.execTimeout)}
 	switch {
 	case sf.listen:
 		opts.Mode = server.Listen
@@ -69,8 +70,8 @@ func runServe(cmd *cobra.Command, sf *serveFlags) error {
 	if sf.maxAttempts < 1 || sf.maxAttempts > maxAttempts {
 		return usagef("invalid --max-attempts %d (want 1..%d)", sf.maxAttempts, maxAttempts)
 	}
-	if !finite(sf.execTimeout) || sf.execTimeout <= 0 || sf.execTimeout > maxTimeout {
-		return usagef("invalid --exec-timeout %g (want seconds more than 0, at most %d)", sf.execTimeout, maxTimeout)
+	if !door.Finite(sf.execTimeout) || sf.execTimeout <= 0 || sf.execTimeout > door.MaxTimeout {
+		return usagef("invalid --exec-timeout %g (want seconds more than 0, at most %d)", sf.execTimeout, door.MaxTimeout)
 	}
 	for _, b := range sf.bind {
 		a, err := netip.ParseAddr(b)

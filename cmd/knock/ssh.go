@@ -58,7 +58,7 @@ func (a *app) runSSH(cmd *cobra.Command, name string, sshArgs []string, kf *knoc
 	if err != nil {
 		return err
 	}
-	return sshrun.SSH(ctx, d, a.sshOptions(sshPath, sshArgs, kf.dryRun))
+	return sshrun.SSH(ctx, d, a.sshOptions(sshPath, sshArgs, kf.DryRun))
 }
 
 // sshDoor looks name up for ssh: the port ssh connects to is its ssh
