@@ -10,7 +10,6 @@ import (
 
 	"github.com/a-knock/knock/internal/otp"
 	"github.com/a-knock/knock/internal/profiles"
-	"github.com/a-knock/knock/internal/seq"
 )
 
 // maxServerFileCount bounds `knock otp server-file --count`: a million
@@ -48,39 +47,17 @@ func newOTPInitCmd() *cobra.Command {
 			if err := checkProfileName(cmd, name); err != nil {
 				return err
 			}
-			p := otp.DefaultParams()
-			var err error
-			if cmd.Flags().Changed("length") {
-				p.Length = length
-			}
-			if ports != "" {
-				if p.PortLo, p.PortHi, err = otp.ParsePortRange(ports); err != nil {
-					return asUsage(err)
-				}
-			}
-			if p.Mode, err = otp.ParseMode(proto); err != nil {
-				return asUsage(err)
-			}
-			if err := p.Validate(); err != nil {
-				return asUsage(err)
-			}
-			if tcpFlags != "" {
-				if _, err := seq.ParseFlags(tcpFlags); err != nil {
-					return asUsage(err)
-				}
-			}
-			secret, err := otp.NewSecret()
+			cfg, err := profiles.NewOTPConfig(length, ports, proto)
 			if err != nil {
 				return err
 			}
-			prof := &profiles.Profile{Name: name, Kind: profiles.KindOTP, Host: host, TCPFlags: tcpFlags, DelayMS: delay, WaitPort: wait,
-				OTP: &profiles.OTPConfig{Secret: secret, Length: p.Length, PortLo: p.PortLo, PortHi: p.PortHi, Proto: string(p.Mode)}}
+			prof := &profiles.Profile{Name: name, Kind: profiles.KindOTP, Host: host, TCPFlags: tcpFlags, DelayMS: delay, WaitPort: wait, OTP: cfg}
 			to, err := saveProfile(prof, store)
 			if err != nil {
 				return err
 			}
 			noticef("created one-time profile %q in the %s store (counter 0, %d knocks on ports %s, %s)",
-				name, to, p.Length, otp.FormatPortRange(p.PortLo, p.PortHi), p.Mode)
+				name, to, cfg.Length, otp.FormatPortRange(cfg.PortLo, cfg.PortHi), cfg.Proto)
 			hintf("next: knock otp server-file %s --count 1000 > FILE, and one_time_sequences = FILE in the server's door", name)
 			return nil
 		},
