@@ -1,19 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/a-knock/knock/internal/forward"
 	"github.com/a-knock/knock/internal/profiles"
+	"github.com/a-knock/knock/internal/prompt"
 	"github.com/a-knock/knock/internal/seq"
 )
 
@@ -106,10 +104,10 @@ func (pf *profileFields) defProto() seq.Proto {
 
 // parseSeq parses a sequence flag (given as "-": read from in). The
 // error never quotes the sequence.
-func (pf *profileFields) parseSeq(what, s string, in *secretReader) (string, error) {
+func (pf *profileFields) parseSeq(what, s string, in *prompt.Reader) (string, error) {
 	if s == "-" {
 		var err error
-		if s, err = in.line(what + " sequence"); err != nil {
+		if s, err = in.Line(what + " sequence"); err != nil {
 			return "", err
 		}
 	}
@@ -125,13 +123,13 @@ func (pf *profileFields) parseSeq(what, s string, in *secretReader) (string, err
 }
 
 // readDashes replaces --open - and --close - by lines read from in.
-func (pf *profileFields) readDashes(c *cobra.Command, in *secretReader) error {
+func (pf *profileFields) readDashes(c *cobra.Command, in *prompt.Reader) error {
 	for _, f := range []struct {
 		name string
 		v    *string
 	}{{"open", &pf.open}, {"close", &pf.close}} {
 		if c.Flags().Changed(f.name) && *f.v == "-" {
-			l, err := in.line(f.name + " sequence")
+			l, err := in.Line(f.name + " sequence")
 			if err != nil {
 				return err
 			}
@@ -142,7 +140,7 @@ func (pf *profileFields) readDashes(c *cobra.Command, in *secretReader) error {
 }
 
 // apply sets the fields whose flags were given (all of them for add).
-func (pf *profileFields) apply(c *cobra.Command, p *profiles.Profile, in *secretReader) error {
+func (pf *profileFields) apply(c *cobra.Command, p *profiles.Profile, in *prompt.Reader) error {
 	ch := func(name string) bool { return c.Flags().Changed(name) }
 	var err error
 	if ch("host") {
@@ -200,34 +198,6 @@ func (pf *profileFields) apply(c *cobra.Command, p *profiles.Profile, in *secret
 	return nil
 }
 
-// secretReader reads sequences from stdin: with a terminal, a prompt
-// without echo; otherwise one line per sequence asked for.
-type secretReader struct {
-	r *bufio.Reader
-}
-
-func newSecretReader() *secretReader { return &secretReader{} }
-
-func (s *secretReader) line(what string) (string, error) {
-	if term.IsTerminal(int(os.Stdin.Fd())) {
-		fmt.Fprintf(os.Stderr, "%s (not echoed): ", what)
-		b, err := term.ReadPassword(int(os.Stdin.Fd()))
-		fmt.Fprintln(os.Stderr)
-		if err != nil {
-			return "", fmt.Errorf("read %s: %w", what, err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	if s.r == nil {
-		s.r = bufio.NewReader(io.LimitReader(os.Stdin, 64<<10))
-	}
-	l, err := s.r.ReadString('\n')
-	if err != nil && (err != io.EOF || l == "") {
-		return "", usagef("read %s from stdin: no line", what)
-	}
-	return strings.TrimSpace(l), nil
-}
-
 func newProfileAddCmd() *cobra.Command {
 	pf := &profileFields{}
 	gf := &generateFlags{}
@@ -244,7 +214,7 @@ func newProfileAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in := newSecretReader()
+			in := &prompt.Reader{}
 			if !generated && !cmd.Flags().Changed("open") {
 				if err := readSequences(cmd, pf, in); err != nil {
 					return err
@@ -262,8 +232,8 @@ func newProfileAddCmd() *cobra.Command {
 }
 
 // readSequences asks for the open and (optional) close sequences on stdin.
-func readSequences(cmd *cobra.Command, pf *profileFields, in *secretReader) error {
-	open, err := in.line("open sequence")
+func readSequences(cmd *cobra.Command, pf *profileFields, in *prompt.Reader) error {
+	open, err := in.Line("open sequence")
 	if err != nil {
 		return err
 	}
@@ -275,7 +245,7 @@ func readSequences(cmd *cobra.Command, pf *profileFields, in *secretReader) erro
 	if cmd.Flags().Changed("close") {
 		return nil
 	}
-	cl, err := in.line("close sequence (empty for none)")
+	cl, err := in.Line("close sequence (empty for none)")
 	if err == nil && cl != "" {
 		pf.close = cl
 		_ = cmd.Flags().Set("close", cl)
@@ -429,7 +399,7 @@ func newProfileEditCmd() *cobra.Command {
 			}
 			if changed {
 				// Read "-" values before taking the lock: a prompt may wait.
-				in := newSecretReader()
+				in := &prompt.Reader{}
 				if err := pf.readDashes(cmd, in); err != nil {
 					return err
 				}
