@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
@@ -14,8 +15,11 @@ import (
 
 // newManCmd is the hidden `knock man`: it prints knock(1) in roff, built
 // from the command tree, for packaging (knock man | gzip -9n > knock.1.gz).
+// With --json it prints the same tree as data, from which
+// scripts/gendocs writes the reference blocks of docs/.
 func newManCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	c := &cobra.Command{
 		Use:    "man",
 		Short:  "Print the knock(1) man page in roff",
 		Hidden: true,
@@ -32,9 +36,14 @@ func newManCmd() *cobra.Command {
 			root := cmd.Root()
 			root.InitDefaultHelpFlag()
 			root.InitDefaultVersionFlag()
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"commands": reference(root), "page": manPage()})
+			}
 			return manpage.Write(cmd.OutOrStdout(), reference(root), manPage())
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the command tree and the page as JSON (for docs/)")
+	return c
 }
 
 // reference reads root's tree as plain data for the man page and the

@@ -1,8 +1,10 @@
 // Package manpage renders a command tree as one roff man page: the
 // synopsis of every command, its description, its flags, the examples,
-// the exit status and a SEE ALSO list. The tree is plain data ([Command]),
-// which cmd/knock reads off its cobra commands. It does no work at init,
-// so a command that calls it adds nothing to the program's start-up cost.
+// the exit status and a SEE ALSO list. [Markdown] renders one command of
+// the same tree as a section of a markdown page, for docs/. The tree is
+// plain data ([Command]), which cmd/knock reads off its cobra commands. It
+// does no work at init, so a command that calls it adds nothing to the
+// program's start-up cost.
 package manpage
 
 import (
