@@ -130,28 +130,36 @@ func backgrounds(b *strings.Builder, line []Cell, y int) {
 	}
 }
 
-// texts draws a line as one text element with a span per run of cells of
-// one style; every character has its own x, and blanks are left out.
+// texts draws a line as one text element with a span per word: a run of
+// printable ASCII characters of one style, each span placed at its
+// column. Every other character (a wide one, a box-drawing line, a tick)
+// is a span of its own, so a font whose advance differs from the cell,
+// or a fallback font for a glyph, shifts nothing after it. Blanks are
+// left out, unless underlined or struck through.
 func texts(b *strings.Builder, line []Cell, y int) {
 	var spans strings.Builder
 	col := 0
 	for i := 0; i < len(line); {
-		st := line[i].Style
-		var xs []string
+		c := line[i]
+		st := c.Style
+		drawn := c.Text != " " || st.Underline || st.Strikethrough
+		if !drawn {
+			col += c.Width
+			i++
+			continue
+		}
+		start := col
 		var text strings.Builder
 		for ; i < len(line) && line[i].Style == st; i++ {
 			c := line[i]
-			if c.Text != " " || st.Underline || st.Strikethrough {
-				xs = append(xs, px(padX+float64(col)*cellW))
-				text.WriteString(xmlText(c.Text))
+			if text.Len() > 0 && (!word(c) || !word(line[i-1]) || c.Text == " " && !st.Underline && !st.Strikethrough) {
+				break
 			}
+			text.WriteString(xmlText(c.Text))
 			col += c.Width
 		}
-		if len(xs) == 0 {
-			continue
-		}
 		fg, _ := st.colors()
-		spans.WriteString(`<tspan x="` + strings.Join(xs, " ") + `"`)
+		spans.WriteString(`<tspan x="` + px(padX+float64(start)*cellW) + `"`)
 		if fg != defaultF {
 			spans.WriteString(` fill="` + fg + `"`)
 		}
@@ -179,6 +187,12 @@ func texts(b *strings.Builder, line []Cell, y int) {
 	}
 	// The baseline sits about a quarter of the line above its bottom.
 	fmt.Fprintf(b, `<text y="%d" fill="%s" xml:space="preserve">%s</text>`+"\n", padTop+y*cellH+14, defaultF, spans.String())
+}
+
+// word reports whether a cell can share a span with its neighbours: a
+// printable ASCII character one column wide.
+func word(c Cell) bool {
+	return len(c.Text) == 1 && c.Text[0] >= ' ' && c.Text[0] < 0x7f && c.Width == 1
 }
 
 // px formats a coordinate with at most one decimal.

@@ -20,7 +20,7 @@ func TestParseStyles(t *testing.T) {
 	red := Color{Kind: Indexed, Index: 1}
 	for _, tc := range []struct {
 		name, in string
-		want []Style // the style of each cell of the first line
+		want     []Style // the style of each cell of the first line
 	}{
 		{"plain", "ab", []Style{{}, {}}},
 		{"bold and reset", "\x1b[1ma\x1b[0mb", []Style{{Bold: true}, {}}},
