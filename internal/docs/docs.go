@@ -14,7 +14,7 @@
 //	<!-- run -->                         runs it (sh, or python3 for python)
 //	<!-- run exit=2 -->                  ... and expects exit status 2
 //	<!-- run stdin="7000,8000\n" -->     ... with this standard input (a Go string)
-//	<!-- run lines=1-2 -->               ... only these lines of it
+//	<!-- run lines=1-2,4 -->             ... only these lines of it
 //	<!-- file: PATH -->                  writes it to PATH (~/ is the home directory)
 //	<!-- file: PATH mode=0600 -->        ... with this mode
 //
@@ -42,10 +42,13 @@ type Block struct {
 
 // Run is a block's run marker.
 type Run struct {
-	Exit     int    // the exit status expected
-	Stdin    string // the standard input
-	From, To int    // lines of the block to run, from 1; 0, 0 runs them all
+	Exit  int    // the exit status expected
+	Stdin string // the standard input
+	Lines []Span // the lines of the block to run; none runs them all
 }
+
+// Span is a range of lines of a block, from 1, both ends included.
+type Span struct{ From, To int }
 
 // File is a block's file marker.
 type File struct {
@@ -55,11 +58,15 @@ type File struct {
 
 // Lines returns the lines of the block that a run executes.
 func (b Block) Lines() string {
-	if b.Run == nil || b.Run.From == 0 {
+	if b.Run == nil || len(b.Run.Lines) == 0 {
 		return b.Body
 	}
 	lines := strings.SplitAfter(b.Body, "\n")
-	return strings.Join(lines[b.Run.From-1:b.Run.To], "")
+	var out strings.Builder
+	for _, sp := range b.Run.Lines {
+		out.WriteString(strings.Join(lines[sp.From-1:sp.To], ""))
+	}
+	return out.String()
 }
 
 // Region is a generated region of a page.
@@ -123,8 +130,8 @@ func Parse(src string) (Page, error) {
 				return p, fmt.Errorf("line %d: code block not closed", ln)
 			}
 			b.Body = body.String()
-			if b.Run != nil && b.Run.To > strings.Count(b.Body, "\n") {
-				return p, fmt.Errorf("line %d: lines=%d-%d, but the block has %d lines", pendLn, b.Run.From, b.Run.To, strings.Count(b.Body, "\n"))
+			if n := strings.Count(b.Body, "\n"); b.Run != nil && len(b.Run.Lines) > 0 && b.Run.Lines[len(b.Run.Lines)-1].To > n {
+				return p, fmt.Errorf("line %d: lines= goes to line %d, but the block has %d lines", pendLn, b.Run.Lines[len(b.Run.Lines)-1].To, n)
 			}
 			p.Blocks = append(p.Blocks, b)
 			continue
@@ -261,13 +268,21 @@ func (b *Block) set(key, val string) error {
 	case b.Run != nil && key == "stdin":
 		b.Run.Stdin = val
 	case b.Run != nil && key == "lines":
-		from, to, ok := strings.Cut(val, "-")
-		f, err1 := strconv.Atoi(from)
-		t, err2 := strconv.Atoi(to)
-		if !ok || err1 != nil || err2 != nil || f < 1 || t < f {
-			return fmt.Errorf("lines=%s: want FROM-TO, from 1", val)
+		// Ranges in order, each after the one before: 1-2,4,6-7.
+		last := 0
+		for _, r := range strings.Split(val, ",") {
+			from, to, isRange := strings.Cut(r, "-")
+			if !isRange {
+				to = from
+			}
+			f, err1 := strconv.Atoi(from)
+			t, err2 := strconv.Atoi(to)
+			if err1 != nil || err2 != nil || f <= last || t < f {
+				return fmt.Errorf("lines=%s: want ranges such as 1-2,4 in order, from 1", val)
+			}
+			b.Run.Lines = append(b.Run.Lines, Span{f, t})
+			last = t
 		}
-		b.Run.From, b.Run.To = f, t
 	default:
 		return fmt.Errorf("unknown attribute %q", key)
 	}

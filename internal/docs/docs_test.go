@@ -29,7 +29,7 @@ func TestParse(t *testing.T) {
 	if b[0].Run == nil || b[0].Run.Exit != 0 || b[0].Lang != "sh" || b[0].Body != "knock demo\n" || b[0].Line != 4 {
 		t.Errorf("block 0: %+v %+v", b[0], b[0].Run)
 	}
-	if r := b[1].Run; r == nil || r.Exit != 2 || r.Stdin != "7000,8000\n9000\n" || r.From != 2 || r.To != 3 || b[1].Lines() != "two\nthree\n" {
+	if r := b[1].Run; r == nil || r.Exit != 2 || r.Stdin != "7000,8000\n9000\n" || len(r.Lines) != 1 || r.Lines[0] != (Span{2, 3}) || b[1].Lines() != "two\nthree\n" {
 		t.Errorf("block 1: %+v %+v", b[1], r)
 	}
 	if f := b[2].File; f == nil || f.Path != "~/.ssh/config" || f.Mode != 0o600 || b[2].Run != nil || b[2].Body != "Host x\n" {
@@ -59,8 +59,11 @@ func TestParseErrors(t *testing.T) {
 		{"<!-- run -->\n\n```sh\nx\n```\n", "line 1: a marker must be followed"},
 		{"<!-- run exit=x -->\n```\nx\n```\n", "line 1: exit=x: want 0..255"},
 		{"<!-- run exit=300 -->\n```\nx\n```\n", "exit=300"},
-		{"<!-- run lines=3-1 -->\n```\nx\n```\n", "lines=3-1: want FROM-TO"},
-		{"<!-- run lines=1-2 -->\n```\nx\n```\n", "line 1: lines=1-2, but the block has 1 lines"},
+		{"<!-- run lines=3-1 -->\n```\nx\n```\n", "lines=3-1: want ranges"},
+		{"<!-- run lines=2,1 -->\n```\nx\n```\n", "lines=2,1: want ranges"},
+		{"<!-- run lines=0 -->\n```\nx\n```\n", "lines=0: want ranges"},
+		{"<!-- run lines=1- -->\n```\nx\n```\n", "lines=1-: want ranges"},
+		{"<!-- run lines=1-2 -->\n```\nx\n```\n", "line 1: lines= goes to line 2, but the block has 1 lines"},
 		{"<!-- run stdin=\"x -->\n```\nx\n```\n", "stdin: bad string"},
 		{"<!-- run bogus=1 -->\n```\nx\n```\n", `unknown attribute "bogus"`},
 		{"<!-- run mode=0600 -->\n```\nx\n```\n", `unknown attribute "mode"`},
@@ -79,6 +82,16 @@ func TestParseErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%q): %v, want %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+func TestLines(t *testing.T) {
+	p, err := Parse("<!-- run lines=1,3-4,6 -->\n```sh\na\nb\nc\nd\ne\nf\n```\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Blocks[0].Lines(); got != "a\nc\nd\nf\n" {
+		t.Errorf("Lines() = %q", got)
 	}
 }
 

@@ -159,4 +159,3 @@ func TestLinks(t *testing.T) {
 		}
 	}
 }
-
