@@ -10,8 +10,9 @@ import (
 	"github.com/a-knock/knock/internal/safeio"
 )
 
-// Exit codes, documented in README.md and the man page; internal/exit
-// maps errors to them (exit.Code), the one place that does so.
+// Exit codes, documented in the man page and docs/exit-codes.md (both
+// made from manPage); internal/exit maps errors to them (exit.Code), the
+// one place that does so.
 const (
 	exitOK          = exit.OK
 	exitFailure     = exit.Failure

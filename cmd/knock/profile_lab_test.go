@@ -129,7 +129,7 @@ func TestKeyringProfileLab(t *testing.T) {
 	if _, err := kr.SecretTool("{not json", "store", "--label=x", "service", "knock", "username", part); err != nil {
 		t.Fatal(err)
 	}
-	r = knock(exitUsage, "broken") // bad input, as the README says
+	r = knock(exitUsage, "broken") // bad input, as docs/exit-codes.md says
 	if !strings.Contains(r.Stderr, "corrupted") || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
 		t.Errorf("corrupted item: %s", r.Stderr)
 	}
