@@ -109,7 +109,7 @@ func manPage() manpage.Page {
 			{Code: exitUsage, Meaning: "Bad usage or bad input; the message names the offending value or config line."},
 			{Code: exitInterrupted, Meaning: "Interrupted (Ctrl+C), or the picker was left without a choice."},
 		},
-		ExitNote: "knock ssh exits with the exit code of ssh. Errors are one line on standard error: knock: error: ...",
+		ExitNote: "knock ssh and knock run exit with the exit code of the program they ran. Errors are one line on standard error: knock: error: ...",
 		SeeAlso:  []string{"knockd(1)", "fwknop(8)", "ssh(1)", "ssh_config(5)"},
 	}
 }

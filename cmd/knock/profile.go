@@ -202,7 +202,7 @@ func newProfileAddCmd() *cobra.Command {
 	pf := &profileFields{}
 	gf := &generateFlags{}
 	c := &cobra.Command{
-		Use:   "add NAME [--host H] --open SEQ [--close SEQ] [flags]",
+		Use:   "add NAME [--host H] [--generate] [flags]",
 		Short: "Save a new profile",
 		Args:  oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -238,7 +238,7 @@ func readSequences(cmd *cobra.Command, pf *profileFields, in *prompt.Reader) err
 		return err
 	}
 	if open == "" {
-		return usagef("no open sequence: give --open SEQ or type it on stdin")
+		return usagef("no open sequence: type it at the prompt or on stdin, or use --generate")
 	}
 	pf.open = open
 	_ = cmd.Flags().Set("open", open)
@@ -325,7 +325,7 @@ func newProfileListCmd() *cobra.Command {
 				noticef("keyring not consulted: %v", err)
 			}
 			if len(es) == 0 {
-				noticef("no profiles; add one with knock profile add NAME --open SEQ")
+				noticef("no profiles; add one with knock profile add NAME (it asks for the sequence)")
 				return nil
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)

@@ -525,7 +525,7 @@ func (m *Model) emptyView() string {
 		"No profiles and no Host entries in ~/.ssh/config were found.",
 		"Add a profile, then run knock again:",
 		"",
-		"  knock profile add myserver --host server.example --open 7000,8000,9000 --close 9000,8000,7000",
+		"  knock profile add myserver --host server.example    (asks for the sequence, without echo)",
 		"  knock profile import /etc/knockd.conf --host server.example",
 		"",
 		"See knock profile --help.",
