@@ -20,7 +20,7 @@ needs=(
 	iptables:iptables ip6tables:iptables ip:iproute2 nft:nftables
 	dbus-run-session:dbus dbus-daemon:dbus gnome-keyring-daemon:gnome-keyring
 	secret-tool:libsecret-tools tmux:tmux socat:socat hyperfine:hyperfine
-	script:bsdutils setpriv:util-linux flock:util-linux dpkg-deb:dpkg groff:groff-base gcc:gcc zip:zip unzip:unzip rpm:rpm rpm2archive:rpm2cpio
+	script:bsdutils setpriv:util-linux flock:util-linux unshare:util-linux python3:python3-minimal dpkg-deb:dpkg groff:groff-base gcc:gcc zip:zip unzip:unzip rpm:rpm rpm2archive:rpm2cpio
 	wine:wine wineboot:wine wineserver:wine /usr/lib/wine/wine64:wine64 x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64
 )
 missing=()
