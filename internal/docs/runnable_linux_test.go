@@ -115,8 +115,10 @@ func haveInterpreter(t *testing.T, b Block) bool {
 	if b.Lang != "python" && b.Lang != "python3" {
 		return true
 	}
-	if _, err := exec.LookPath("python3"); err == nil {
-		return true
+	for _, dir := range strings.Split(systemPath, ":") {
+		if _, err := os.Stat(filepath.Join(dir, "python3")); err == nil {
+			return true
+		}
 	}
 	if os.Getenv("CI") == "true" {
 		t.Errorf("python3 is missing, for the block at line %d (the test command installs python3-minimal)", b.Line)
@@ -139,6 +141,9 @@ func requireSandbox(t *testing.T) {
 	t.Skip(msg)
 }
 
+// systemPath is the sandbox's PATH after knock's directory.
+const systemPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 type sandbox struct {
 	dir, home, work string
 	env             []string
@@ -153,7 +158,7 @@ func newSandbox(t *testing.T, bin string) *sandbox {
 		}
 	}
 	sb.env = []string{
-		"PATH=" + bin + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PATH=" + bin + ":" + systemPath,
 		"HOME=" + sb.home,
 		"TMPDIR=" + filepath.Join(dir, "tmp"),
 		"LANG=C.UTF-8",
