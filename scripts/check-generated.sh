@@ -1,10 +1,15 @@
 #!/bin/sh
-# check-generated.sh regenerates the committed completion scripts in
-# completions/ with the knock binary built from this tree and fails when
-# they differ from the committed ones. With -w it writes them instead.
+# check-generated.sh regenerates, with the knock binary built from this
+# tree, what is generated from the program and committed, and fails when
+# it differs from the committed files. With -w it writes them instead.
+#
+#   completions/       knock completion SHELL
+#   README.md, docs/   the generated regions (the command reference, from
+#                      knock man --json) and docs/img/*.svg (knock demo and
+#                      knock pick captured in tmux): scripts/gendocs
 #
 #   scripts/check-generated.sh      # CI: exit 1 and show a diff when stale
-#   scripts/check-generated.sh -w   # update completions/ after a change
+#   scripts/check-generated.sh -w   # update them after a change
 set -eu
 
 write=0
@@ -35,7 +40,13 @@ for pair in bash:knock.bash zsh:_knock fish:knock.fish powershell:knock.ps1; do
 	fi
 done
 
+if [ "$write" = 1 ]; then
+	go run ./scripts/gendocs -knock "$tmp/knock" -w
+elif ! go run ./scripts/gendocs -knock "$tmp/knock"; then
+	stale=1
+fi
+
 if [ "$stale" = 1 ]; then
-	echo "check-generated: run scripts/check-generated.sh -w and commit completions/" >&2
+	echo "check-generated: run scripts/check-generated.sh -w and commit the result" >&2
 	exit 1
 fi

@@ -17,25 +17,8 @@ var completionShells = []string{"bash", "zsh", "fish", "powershell"}
 func newCompletionCmd() *cobra.Command {
 	var noDesc bool
 	c := &cobra.Command{
-		Use:   "completion bash|zsh|fish|powershell",
-		Short: "Print the shell completion script",
-		Long: `completion prints the completion script for a shell on stdout.
-
-Host arguments complete dynamically: knock NAME, knock ssh and knock
-proxy from profile names and the Host names of ~/.ssh/config; knock close
-and knock profile show|rm|edit from profile names. Completion reads names
-only: it never reads a secret and never asks to unlock a keyring.
-
-The deb and rpm packages and Homebrew install the bash, zsh and fish
-scripts. By hand:
-
-  bash:        knock completion bash > ~/.local/share/bash-completion/completions/knock
-  zsh:         knock completion zsh > "${fpath[1]}/_knock"
-  fish:        knock completion fish > ~/.config/fish/completions/knock.fish
-  PowerShell:  knock completion powershell | Out-String | Invoke-Expression
-               (add that line to $PROFILE to keep it)`,
-		Example: `  source <(knock completion bash)
-  knock completion zsh > ~/.zfunc/_knock`,
+		Use:                   "completion bash|zsh|fish|powershell",
+		Short:                 "Print the shell completion script",
 		ValidArgs:             completionShells,
 		DisableFlagsInUseLine: true,
 		Args: func(_ *cobra.Command, args []string) error {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/a-knock/knock/internal/exit"
@@ -48,29 +47,6 @@ func TestCompletionScriptsUpToDate(t *testing.T) {
 			}
 			if got != string(want) {
 				t.Errorf("completions/%s differs from `knock completion %s`; run scripts/check-generated.sh -w", completionFiles[shell], shell)
-			}
-		})
-	}
-}
-
-func TestCompletionCommandUsage(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		code int
-	}{
-		{[]string{"completion"}, exitUsage},
-		{[]string{"completion", "tcsh"}, exitUsage},
-		{[]string{"completion", "bash", "zsh"}, exitUsage},
-		{[]string{"completion", "fish", "--no-descriptions"}, exitOK},
-		{[]string{"completion", "powershell"}, exitOK},
-	} {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			out, code := execRoot(t, tc.args...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d", code, tc.code)
-			}
-			if code == exitOK && !strings.Contains(out, "__complete") {
-				t.Errorf("script does not call knock __complete:\n%.300s", out)
 			}
 		})
 	}

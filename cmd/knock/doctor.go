@@ -27,30 +27,8 @@ type doctorFlags struct {
 func (a *app) newDoctorCmd() *cobra.Command {
 	df := &doctorFlags{}
 	c := &cobra.Command{
-		Use:   "doctor --server-config FILE [--rules FILE] | doctor HOST|NAME [--knock]",
-		Short: "Check a knockd setup (server files) or a client's path to a server",
-		Long: `doctor runs the seed tutorial's checklists.
-
-Server side, read-only and without root: --server-config lints a knockd.conf
-and --rules an iptables-save dump of the same server. One line per problem,
-with file and line: an ACCEPT appended (-A) behind the DROP, a published or
-trivial sequence, a seq_timeout too short for the sequence, relative command
-paths, a door that nothing closes, tcpflags that need raw sockets on every
-client, no ESTABLISHED rule before the DROP, one_time_sequences lines without
-a leading space, IPv4 commands without IPv6 twins.
-
-Client side, for a HOST or a profile NAME: A and AAAA records and the
-family ssh will use (knockd opens the port for the address it saw), NAT,
-raw sockets for the profile's flags, that the guarded port is closed before
-a knock, that knock ports are not answered by something in between, and
-with --knock that the port opens after "knock NAME" and closes after
-"knock close NAME".
-
-Exit codes: 0 no problems, 1 problems found, 2 bad usage or unreadable file.`,
-		Example: `  knock doctor --server-config /etc/knockd.conf
-  iptables-save >rules.v4 && knock doctor --server-config /etc/knockd.conf --rules rules.v4
-  knock doctor myserver
-  knock doctor myserver --knock`,
+		Use:               "doctor --server-config FILE [--rules FILE] | doctor HOST|NAME [--knock]",
+		Short:             "Check a knockd setup (server files) or a client's path to a server",
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: a.completeHosts,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -96,7 +74,7 @@ func doctorServer(w io.Writer, df *doctorFlags) error {
 	}
 	fs := doctor.Lint(in)
 	for _, f := range fs {
-		fmt.Fprintln(w, f)
+		fmt.Fprintln(w, oneLine(f.String()))
 	}
 	n := doctor.Problems(fs)
 	where := strings.Join(files, " and ")
@@ -148,19 +126,19 @@ func (a *app) doctorClient(ctx context.Context, w io.Writer, arg string, df *doc
 	}
 	results, addr := doctor.CheckClient(ctx, in)
 	for _, r := range results {
-		fmt.Fprintln(w, r)
+		fmt.Fprintln(w, oneLine(r.String()))
 	}
 	if addr.IsValid() && df.knock {
 		opts.WaitPort = in.Port
 		for _, r := range doctorKnock(ctx, arg, opts) {
 			results = append(results, r)
-			fmt.Fprintln(w, r)
+			fmt.Fprintln(w, oneLine(r.String()))
 		}
 	}
 	if addr.IsValid() && len(in.Knocks) > 0 {
 		r := doctor.ProbeKnockPort(ctx, addr, in.Knocks, 2*time.Second)
 		results = append(results, *r)
-		fmt.Fprintln(w, r)
+		fmt.Fprintln(w, oneLine(r.String()))
 	}
 	var fails, warns int
 	for _, r := range results {

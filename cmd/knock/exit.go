@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	"github.com/a-knock/knock/internal/exit"
+	"github.com/a-knock/knock/internal/safeio"
 )
 
-// Exit codes, documented in README.md and the man page; internal/exit
-// maps errors to them (exit.Code), the one place that does so.
+// Exit codes, documented in the man page and docs/exit-codes.md (both
+// made from manPage); internal/exit maps errors to them (exit.Code), the
+// one place that does so.
 const (
 	exitOK          = exit.OK
 	exitFailure     = exit.Failure
@@ -32,20 +34,21 @@ func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "knock: error: %s\n", oneLine(err.Error()))
 }
 
-// oneLine joins the lines of a message.
-func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+// oneLine joins the lines of a message and escapes what a terminal would
+// interpret: messages quote files and users.
+func oneLine(s string) string { return safeio.Escape(strings.ReplaceAll(s, "\n", " ")) }
 
 // warnf prints a one-line warning on stderr.
 func warnf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "knock: warning: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "knock: warning: %s\n", oneLine(fmt.Sprintf(format, args...)))
 }
 
 // hintf prints a one-line hint on stderr.
 func hintf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "knock: hint: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "knock: hint: %s\n", oneLine(fmt.Sprintf(format, args...)))
 }
 
 // noticef prints a one-line notice on stderr.
 func noticef(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "knock: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "knock: %s\n", oneLine(fmt.Sprintf(format, args...)))
 }

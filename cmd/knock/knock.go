@@ -16,7 +16,7 @@ import (
 func (a *app) runKnock(cmd *cobra.Command, args []string, kf *knockFlags) error {
 	if len(args) == 0 {
 		if isInteractive() {
-			return a.runPick(cmd.Context(), defaultKnockFlags())
+			return a.runPick(cmd.Context(), &knockFlags{door.DefaultArgs()})
 		}
 		return usagef("no host given; usage: knock HOST PORT[:PROTO]... or knock NAME (see knock --help)")
 	}
@@ -40,7 +40,7 @@ func (a *app) runKnock(cmd *cobra.Command, args []string, kf *knockFlags) error 
 		return err
 	}
 	def := seq.TCP
-	if kf.udp {
+	if kf.UDP {
 		def = seq.UDP
 	}
 	sq, err := seq.Parse(def, args[1:]...)
@@ -60,10 +60,6 @@ func (a *app) newCloseCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "close NAME",
 		Short: "Play a profile's close sequence",
-		Long: `knock close NAME plays the close sequence of profile NAME (knockd's
-[closeSSH] door), with the profile's flags, delay and address family.
-A profile without a close sequence gets a warning and nothing is sent.`,
-		Example: `  knock close myserver`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("close takes one profile NAME (see knock profile list)")

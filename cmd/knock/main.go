@@ -1,6 +1,6 @@
 // Command knock is a port-knocking client: it plays knockd sequences and
 // fwknop SPA packets, keeps profiles in the OS keyring, runs ssh behind a
-// knock and serves as a ProxyCommand. See README.md.
+// knock and serves as a ProxyCommand. See README.md and docs/.
 package main
 
 import (

@@ -50,9 +50,3 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return strings.TrimSpace(l)
 }
-
-func TestManUsage(t *testing.T) {
-	if _, code := execRoot(t, "man", "extra"); code != exitUsage {
-		t.Errorf("knock man extra: exit %d, want %d", code, exitUsage)
-	}
-}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/a-knock/knock/internal/otp"
 	"github.com/a-knock/knock/internal/profiles"
-	"github.com/a-knock/knock/internal/seq"
 )
 
 // maxServerFileCount bounds `knock otp server-file --count`: a million
@@ -21,16 +20,7 @@ func (a *app) newOTPCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "otp",
 		Short: "One-time knock sequences for knockd's one_time_sequences",
-		Long: `One-time sequences: knockd's one_time_sequences file holds one sequence a
-line, each valid once, in order. knock derives sequence i from a secret and i
-(HMAC-SHA256, see README.md), prints the server's file, and plays sequence
-"counter" on knock NAME, advancing the counter once the knock worked.`,
-		Example: `  knock otp init vpn --host 198.51.100.2 --wait 22
-  knock otp server-file vpn --count 1000 > vpn.seqs
-  knock vpn
-  knock otp status vpn
-  knock otp resync vpn --counter 17`,
-		Args: cobra.ArbitraryArgs,
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("unknown otp subcommand %q (want init, server-file, status or resync)", args[0])
@@ -54,42 +44,20 @@ func newOTPInitCmd() *cobra.Command {
 		Args:  otpArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := profiles.ValidName(name); err != nil {
-				return asUsage(err)
+			if err := checkProfileName(cmd, name); err != nil {
+				return err
 			}
-			p := otp.DefaultParams()
-			var err error
-			if cmd.Flags().Changed("length") {
-				p.Length = length
-			}
-			if ports != "" {
-				if p.PortLo, p.PortHi, err = otp.ParsePortRange(ports); err != nil {
-					return asUsage(err)
-				}
-			}
-			if p.Mode, err = otp.ParseMode(proto); err != nil {
-				return asUsage(err)
-			}
-			if err := p.Validate(); err != nil {
-				return asUsage(err)
-			}
-			if tcpFlags != "" {
-				if _, err := seq.ParseFlags(tcpFlags); err != nil {
-					return asUsage(err)
-				}
-			}
-			secret, err := otp.NewSecret()
+			cfg, err := profiles.NewOTPConfig(length, ports, proto)
 			if err != nil {
 				return err
 			}
-			prof := &profiles.Profile{Name: name, Kind: profiles.KindOTP, Host: host, TCPFlags: tcpFlags, DelayMS: delay, WaitPort: wait,
-				OTP: &profiles.OTPConfig{Secret: secret, Length: p.Length, PortLo: p.PortLo, PortHi: p.PortHi, Proto: string(p.Mode)}}
+			prof := &profiles.Profile{Name: name, Kind: profiles.KindOTP, Host: host, TCPFlags: tcpFlags, DelayMS: delay, WaitPort: wait, OTP: cfg}
 			to, err := saveProfile(prof, store)
 			if err != nil {
 				return err
 			}
 			noticef("created one-time profile %q in the %s store (counter 0, %d knocks on ports %s, %s)",
-				name, to, p.Length, otp.FormatPortRange(p.PortLo, p.PortHi), p.Mode)
+				name, to, cfg.Length, otp.FormatPortRange(cfg.PortLo, cfg.PortHi), cfg.Proto)
 			hintf("next: knock otp server-file %s --count 1000 > FILE, and one_time_sequences = FILE in the server's door", name)
 			return nil
 		},
@@ -111,12 +79,7 @@ func newOTPServerFileCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "server-file NAME --count N [--from K]",
 		Short: "Print sequences for knockd's one_time_sequences file",
-		Long: `Print N one-time sequences, one a line, for the file that a knockd door
-names in one_time_sequences. Each line starts with a space, which knockd
-overwrites with '#' once the line is used. The first line is the sequence
-numbered --from, by default the profile's current counter, so that a new
-file never re-issues a used sequence.`,
-		Args: otpArgs(1, "NAME"),
+		Args:  otpArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("count") {
 				return usagef("missing --count N: how many sequences to print")
@@ -190,11 +153,7 @@ func newOTPResyncCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "resync NAME --counter K",
 		Short: "Set a one-time profile's counter",
-		Long: `Set the counter, the number of the sequence the next knock plays. Use it when
-the client and the server's file went out of step: the server expects its
-first line without '#', which is sequence --from + (number of '#' lines) of
-the file that server-file printed.`,
-		Args: otpArgs(1, "NAME"),
+		Args:  otpArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if !cmd.Flags().Changed("counter") {
@@ -220,7 +179,7 @@ the file that server-file printed.`,
 				return nil
 			})
 			if err != nil {
-				return profileErr(err)
+				return err
 			}
 			noticef("counter of %q set to %d (was %d)", name, counter, old)
 			if counter < old {
@@ -252,11 +211,11 @@ func loadOTP(name string) (*profiles.Profile, *profiles.OTPConfig, error) {
 	}
 	p, _, err := st.Get(name)
 	if err != nil {
-		return nil, nil, profileErr(err)
+		return nil, nil, err
 	}
 	cfg, err := profiles.OTPConfigOf(p)
 	if err != nil {
-		return nil, nil, profileErr(err)
+		return nil, nil, err
 	}
 	return p, cfg, nil
 }

@@ -13,9 +13,8 @@ import (
 
 	"github.com/a-knock/knock/internal/door"
 	"github.com/a-knock/knock/internal/exit"
-	"github.com/a-knock/knock/internal/history"
+	"github.com/a-knock/knock/internal/forward"
 	"github.com/a-knock/knock/internal/picker"
-	"github.com/a-knock/knock/internal/profiles"
 	"github.com/a-knock/knock/internal/sshconf"
 	"github.com/a-knock/knock/internal/sshrun"
 )
@@ -25,16 +24,7 @@ func (a *app) newPickCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "pick",
 		Short: "Pick a host in a terminal UI, knock it and run ssh",
-		Long: `knock pick lists every profile and every concrete Host of ~/.ssh/config with
-where it is stored and how its last knock went; it never shows a sequence.
-Plain knock in an interactive terminal opens it too.
-
-Keys: enter knocks, verifies and hands the terminal to ssh, exactly as
-knock ssh NAME does (the close sequence follows when ssh ends); k knocks
-only; c sends the close sequence; / filters (fuzzy); ? help; q or esc
-leaves with exit code 130.`,
-		Example: "  knock pick\n  NO_COLOR=1 knock pick",
-		Args:    cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runPick(cmd.Context(), kf)
 		},
@@ -50,6 +40,7 @@ type pickActions struct {
 	opts door.Options
 	mu   sync.Mutex
 	open map[string]*door.Door
+	fwd  forward.Group // the forwards f started
 }
 
 // door looks name up as knock ssh does, quietly: the picker owns the
@@ -91,6 +82,36 @@ func (p *pickActions) Close(ctx context.Context, name string) (string, error) {
 	return "close sent", nil
 }
 
+// Forward starts the forwards that profile name carries, or stops them
+// (closing the door) when they run.
+func (p *pickActions) Forward(ctx context.Context, name string) (string, error) {
+	n := 0
+	started, err := p.fwd.Toggle(name, func() (*forward.Forwarder, error) {
+		d, err := p.door(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		specs, err := parseForwards(d.T.Profile.Forwards, false)
+		if err != nil {
+			return nil, err
+		}
+		if n = len(specs); n == 0 {
+			return nil, fmt.Errorf("profile %q has no forwards (knock profile edit %s --forward LOCALPORT:REMOTEPORT)", name, name)
+		}
+		return forward.Listen(d, specs, forward.Options{Linger: forward.DefaultLinger})
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case !started:
+		return "forwards stopped", nil
+	}
+	return fmt.Sprintf("forwarding %d port(s); connections knock", n), nil
+}
+
+// Forwarding returns the status lines of every running forward.
+func (p *pickActions) Forwarding() []string { return p.fwd.Lines() }
+
 func (a *app) runPick(ctx context.Context, kf *knockFlags) error {
 	// The picker reads keys from stdin and draws on stderr (stdout stays
 	// free for results); without a terminal there it cannot work.
@@ -106,9 +127,12 @@ func (a *app) runPick(ctx context.Context, kf *knockFlags) error {
 		return err
 	}
 	acts := &pickActions{a: a, opts: opts, open: map[string]*door.Door{}}
+	// Forwards started with f run until the picker (and the ssh it hands
+	// over to) ends.
+	defer acts.fwd.Stop()
 	out, err := picker.Run(picker.Options{
-		Fast:    a.pickFastSource,
-		Slow:    pickSlowSource,
+		Fast:    picker.FastSource(sshconf.Path(a.sshConfig)),
+		Slow:    picker.SlowSource,
 		Actions: acts,
 		NoColor: os.Getenv("NO_COLOR") != "",
 		Input:   os.Stdin,
@@ -130,66 +154,4 @@ func (a *app) runPick(ctx context.Context, kf *knockFlags) error {
 	// the picker is gone, diagnostics go to the terminal again.
 	d.SetOutput(os.Stdout, os.Stderr)
 	return sshrun.SSH(ctx, d, a.sshOptions(sshPath, nil, false))
-}
-
-// pickFastSource reads what the first frame shows: ssh_config hosts, the
-// profile names file and the knock history. It asks no keyring and
-// resolves no name.
-func (a *app) pickFastSource() ([]picker.Entry, []error) {
-	var entries []picker.Entry
-	var errs []error
-	cfg, err := sshconf.Load(sshconf.Path(a.sshConfig))
-	if err != nil {
-		errs = append(errs, err)
-	} else {
-		errs = append(errs, cfg.Problems...)
-		for _, e := range cfg.Hosts() {
-			entries = append(entries, picker.Entry{Name: e.Alias, Host: e.HostName})
-		}
-	}
-	hist, err := history.Load()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	index := make(map[string]int, len(entries))
-	for i, e := range entries {
-		index[e.Name] = i
-	}
-	for _, name := range profileNames() {
-		if i, ok := index[name]; ok {
-			entries[i].HasProfile, entries[i].Store = true, "…"
-			continue
-		}
-		entries = append(entries, picker.Entry{Name: name, HasProfile: true, Store: "…"})
-	}
-	return withHistory(entries, hist), errs
-}
-
-// pickSlowSource lists every store, the keyring included, in the
-// background.
-func pickSlowSource() ([]picker.Entry, []error) {
-	st, err := profiles.Default()
-	if err != nil {
-		return nil, []error{err}
-	}
-	list, err := st.List()
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
-	hist, _ := history.Load()
-	entries := make([]picker.Entry, 0, len(list))
-	for _, e := range list {
-		entries = append(entries, picker.Entry{Name: e.Name, Host: e.Host, Store: string(e.Store), HasProfile: true, Kind: string(e.Kind)})
-	}
-	return withHistory(entries, hist), errs
-}
-
-func withHistory(es []picker.Entry, hist map[string]history.Record) []picker.Entry {
-	for i := range es {
-		if r, ok := hist[es[i].Name]; ok {
-			es[i].LastOK, es[i].LastAt, es[i].LastNote = r.OK, r.At, r.Summary
-		}
-	}
-	return es
 }

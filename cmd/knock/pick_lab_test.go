@@ -151,9 +151,9 @@ func TestLabPickWaitPortLikeSSH(t *testing.T) {
 	s := &sshLab{Lab: l, t: t, sshd: l.Sshd(t)}
 	ipt, _ := lab.LookPath("iptables")
 	rule := "INPUT -s %IP% -p tcp -m multiport --dports 22,8443 -j ACCEPT"
-	s.kd = l.Knockd(t, fmt.Sprintf("[openSSH]\n  sequence = %s\n  seq_timeout = 5\n  tcpflags = syn\n  command = %s -w -I %s\n"+
-		"[closeSSH]\n  sequence = %s\n  seq_timeout = 5\n  tcpflags = syn\n  command = %s -w -D %s\n",
-		sshOpenSeq, ipt, rule, sshCloseSeq, ipt, rule))
+	s.kd = l.Knockd(t, fmt.Sprintf("[openSSH]\n  sequence = %s\n  seq_timeout = 5\n  tcpflags = syn\n  command = %s -I %s\n"+
+		"[closeSSH]\n  sequence = %s\n  seq_timeout = 5\n  tcpflags = syn\n  command = %s -D %s\n",
+		sshOpenSeq, lab.Firewall("iptables"), rule, sshCloseSeq, lab.Firewall("iptables"), rule))
 	l.ListenTCP(t, l.Server, lab.ServerIP4.String()+":8443")
 	l.MustExec(t, l.Server, ipt, "-w", "-A", "INPUT", "-p", "tcp", "--dport", "8443", "-j", "DROP")
 	// Counts the SYNs to 8443, whatever the later rules do with them: a

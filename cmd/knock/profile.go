@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
+	"github.com/a-knock/knock/internal/forward"
 	"github.com/a-knock/knock/internal/profiles"
-	"github.com/a-knock/knock/internal/safeio"
+	"github.com/a-knock/knock/internal/prompt"
 	"github.com/a-knock/knock/internal/seq"
 )
 
@@ -22,42 +19,45 @@ func (a *app) newProfileCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "profile",
 		Short: "Manage saved profiles (OS keyring or a 0600 file)",
-		Long: `A profile keeps a knock sequence (the secret) under a name, so that
-"knock NAME" plays it. Profiles live in the OS keyring (macOS Keychain,
-Windows Credential Manager, Secret Service) or, with --store file or when
-no keyring is available, in a 0600 file in the config directory.
-
-A profile without --host resolves its name through ~/.ssh/config
-(HostName, Port, AddressFamily, User; -F or $KNOCK_SSH_CONFIG choose
-another file). knock verifies the knock on --wait-port, else on the ssh
-Port when the name has a Host entry there.`,
-		Example: `  knock profile add myserver --open 7000,8000:udp,9000 --close 9000,8000:udp,7000
-  printf '7000,8000,9000\n' | knock profile add web --host 198.51.100.2 --wait-port 443
-  knock profile list
-  knock profile show myserver --reveal
-  knock profile import /etc/knockd.conf --host 198.51.100.2
-  knock myserver && ssh myserver`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	c.AddCommand(newProfileAddCmd(), newProfileListCmd(), newProfileShowCmd(), newProfileEditCmd(),
 		newProfileRmCmd(), newProfileExportCmd(), newProfileImportCmd(), a.newProfileServerConfigCmd())
 	return c
 }
 
-// profileErr maps the profiles package's errors to exit codes: bad input
-// (unknown or duplicate name, invalid field) is a usage error.
-func profileErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, profiles.ErrNotFound), errors.Is(err, profiles.ErrExists), errors.Is(err, profiles.ErrInvalid):
+func openStores() (*profiles.Stores, error) { return profiles.Default() }
+
+// checkProfileName refuses a name that cannot name a profile: an invalid
+// one, or one equal to a subcommand (or its alias) of the command tree,
+// which knock NAME would run instead of knocking.
+func checkProfileName(cmd *cobra.Command, name string) error {
+	if err := profiles.ValidName(name); err != nil {
 		return asUsage(err)
 	}
-	return err
+	if sub := subcommandNamed(cmd.Root(), name); sub != "" {
+		return usagef("profile name %q is a knock subcommand: knock %s would run the %s subcommand instead of knocking; choose another name, such as %s-door", name, name, sub, name)
+	}
+	return nil
 }
 
-func openStores() (*profiles.Stores, error) { return profiles.Default() }
+// subcommandNamed returns the name of root's subcommand that name would
+// run (its name or an alias, matched as cobra matches them), or "".
+func subcommandNamed(root *cobra.Command, name string) string {
+	eq := func(a, b string) bool { return a == b || cobra.EnableCaseInsensitive && strings.EqualFold(a, b) }
+	for _, sub := range root.Commands() {
+		if eq(sub.Name(), name) {
+			return sub.Name()
+		}
+		for _, al := range sub.Aliases {
+			if eq(al, name) {
+				return sub.Name()
+			}
+		}
+	}
+	return ""
+}
 
 func oneName(_ *cobra.Command, args []string) error {
 	if len(args) != 1 {
@@ -72,6 +72,7 @@ type profileFields struct {
 	delay, seqTimeout                                         int
 	waitPort                                                  uint16
 	udp, ipv4, ipv6                                           bool
+	forwards                                                  []string
 }
 
 func (pf *profileFields) register(c *cobra.Command) {
@@ -89,6 +90,7 @@ func (pf *profileFields) register(c *cobra.Command) {
 	f.Uint16Var(&pf.waitPort, "wait-port", 0, "TCP `PORT` that proves the door opened (default: the ssh Port of a Host entry)")
 	f.IntVar(&pf.seqTimeout, "seq-timeout", 0, "the door's seq_timeout in seconds (warns when the sequence cannot fit)")
 	f.StringVar(&pf.notes, "notes", "", "free text")
+	f.StringArrayVar(&pf.forwards, "forward", nil, "a forward for knock forward NAME, `[BIND:]LOCALPORT:REMOTEPORT` (repeatable; replaces the list)")
 	f.StringVar(&pf.store, "store", "", "keyring or file (default keyring, else file)")
 	c.MarkFlagsMutuallyExclusive("ipv4", "ipv6", "family")
 }
@@ -102,10 +104,10 @@ func (pf *profileFields) defProto() seq.Proto {
 
 // parseSeq parses a sequence flag (given as "-": read from in). The
 // error never quotes the sequence.
-func (pf *profileFields) parseSeq(what, s string, in *secretReader) (string, error) {
+func (pf *profileFields) parseSeq(what, s string, in *prompt.Reader) (string, error) {
 	if s == "-" {
 		var err error
-		if s, err = in.line(what + " sequence"); err != nil {
+		if s, err = in.Line(what + " sequence"); err != nil {
 			return "", err
 		}
 	}
@@ -121,13 +123,13 @@ func (pf *profileFields) parseSeq(what, s string, in *secretReader) (string, err
 }
 
 // readDashes replaces --open - and --close - by lines read from in.
-func (pf *profileFields) readDashes(c *cobra.Command, in *secretReader) error {
+func (pf *profileFields) readDashes(c *cobra.Command, in *prompt.Reader) error {
 	for _, f := range []struct {
 		name string
 		v    *string
 	}{{"open", &pf.open}, {"close", &pf.close}} {
 		if c.Flags().Changed(f.name) && *f.v == "-" {
-			l, err := in.line(f.name + " sequence")
+			l, err := in.Line(f.name + " sequence")
 			if err != nil {
 				return err
 			}
@@ -138,7 +140,7 @@ func (pf *profileFields) readDashes(c *cobra.Command, in *secretReader) error {
 }
 
 // apply sets the fields whose flags were given (all of them for add).
-func (pf *profileFields) apply(c *cobra.Command, p *profiles.Profile, in *secretReader) error {
+func (pf *profileFields) apply(c *cobra.Command, p *profiles.Profile, in *prompt.Reader) error {
 	ch := func(name string) bool { return c.Flags().Changed(name) }
 	var err error
 	if ch("host") {
@@ -183,58 +185,36 @@ func (pf *profileFields) apply(c *cobra.Command, p *profiles.Profile, in *secret
 	if ch("notes") {
 		p.Notes = pf.notes
 	}
-	return nil
-}
-
-// secretReader reads sequences from stdin: with a terminal, a prompt
-// without echo; otherwise one line per sequence asked for.
-type secretReader struct {
-	r *bufio.Reader
-}
-
-func newSecretReader() *secretReader { return &secretReader{} }
-
-func (s *secretReader) line(what string) (string, error) {
-	if term.IsTerminal(int(os.Stdin.Fd())) {
-		fmt.Fprintf(os.Stderr, "%s (not echoed): ", what)
-		b, err := term.ReadPassword(int(os.Stdin.Fd()))
-		fmt.Fprintln(os.Stderr)
-		if err != nil {
-			return "", fmt.Errorf("read %s: %w", what, err)
+	if ch("forward") {
+		p.Forwards = nil
+		for _, f := range pf.forwards {
+			s, err := forward.ParseSpec(f)
+			if err != nil {
+				return asUsage(err)
+			}
+			p.Forwards = append(p.Forwards, s.String())
 		}
-		return strings.TrimSpace(string(b)), nil
 	}
-	if s.r == nil {
-		s.r = bufio.NewReader(io.LimitReader(os.Stdin, 64<<10))
-	}
-	l, err := s.r.ReadString('\n')
-	if err != nil && (err != io.EOF || l == "") {
-		return "", usagef("read %s from stdin: no line", what)
-	}
-	return strings.TrimSpace(l), nil
+	return nil
 }
 
 func newProfileAddCmd() *cobra.Command {
 	pf := &profileFields{}
 	gf := &generateFlags{}
 	c := &cobra.Command{
-		Use:   "add NAME [--host H] --open SEQ [--close SEQ] [flags]",
+		Use:   "add NAME [--host H] [--generate] [flags]",
 		Short: "Save a new profile",
-		Long: `add saves a new profile. Without --open the sequences are read from stdin
-(a prompt without echo on a terminal; else a line for the open sequence and
-an optional second line for the close sequence), which keeps them out of
-the shell history.`,
-		Args: oneName,
+		Args:  oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := &profiles.Profile{Name: args[0]}
-			if err := profiles.ValidName(p.Name); err != nil {
-				return asUsage(err)
+			if err := checkProfileName(cmd, p.Name); err != nil {
+				return err
 			}
 			generated, err := gf.fill(cmd, p)
 			if err != nil {
 				return err
 			}
-			in := newSecretReader()
+			in := &prompt.Reader{}
 			if !generated && !cmd.Flags().Changed("open") {
 				if err := readSequences(cmd, pf, in); err != nil {
 					return err
@@ -252,20 +232,20 @@ the shell history.`,
 }
 
 // readSequences asks for the open and (optional) close sequences on stdin.
-func readSequences(cmd *cobra.Command, pf *profileFields, in *secretReader) error {
-	open, err := in.line("open sequence")
+func readSequences(cmd *cobra.Command, pf *profileFields, in *prompt.Reader) error {
+	open, err := in.Line("open sequence")
 	if err != nil {
 		return err
 	}
 	if open == "" {
-		return usagef("no open sequence: give --open SEQ or type it on stdin")
+		return usagef("no open sequence: type it at the prompt or on stdin, or use --generate")
 	}
 	pf.open = open
 	_ = cmd.Flags().Set("open", open)
 	if cmd.Flags().Changed("close") {
 		return nil
 	}
-	cl, err := in.line("close sequence (empty for none)")
+	cl, err := in.Line("close sequence (empty for none)")
 	if err == nil && cl != "" {
 		pf.close = cl
 		_ = cmd.Flags().Set("close", cl)
@@ -302,13 +282,17 @@ func addProfile(p *profiles.Profile, storeFlag string) error {
 	return err
 }
 
-// saveProfile adds p to the store chosen by --store (see chooseStore).
+// saveProfile adds p to the store chosen by --store (see chooseStore),
+// once p is valid: bad input is one error line, with no notice before it.
 func saveProfile(p *profiles.Profile, storeFlag string) (profiles.StoreName, error) {
+	if err := p.Normalize(); err != nil {
+		return "", err
+	}
 	st, to, err := chooseStore(storeFlag)
 	if err != nil {
 		return "", err
 	}
-	return to, profileErr(st.Add(p, to))
+	return to, st.Add(p, to)
 }
 
 func storeArg(s string) (profiles.StoreName, error) {
@@ -330,15 +314,18 @@ func newProfileListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			es, err := st.List()
+			// A locked keyring hides its profiles, not the file store's.
+			es, krErr, err := st.ListReadable()
 			if err != nil {
 				return err
 			}
-			if err := st.KeyringAvailable(); err != nil {
+			if krErr != nil {
+				warnf("keyring profiles not listed: %v", krErr)
+			} else if err := st.KeyringAvailable(); err != nil {
 				noticef("keyring not consulted: %v", err)
 			}
 			if len(es) == 0 {
-				noticef("no profiles; add one with knock profile add NAME --open SEQ")
+				noticef("no profiles; add one with knock profile add NAME (it asks for the sequence)")
 				return nil
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -348,7 +335,7 @@ func newProfileListCmd() *cobra.Command {
 				if host == "" {
 					host = "(ssh_config: " + e.Name + ")"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Name, host, e.Kind, e.Store)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Name, oneLine(host), e.Kind, e.Store)
 			}
 			return tw.Flush()
 		},
@@ -369,7 +356,7 @@ func newProfileShowCmd() *cobra.Command {
 			}
 			p, store, err := st.Get(args[0])
 			if err != nil {
-				return profileErr(err)
+				return err
 			}
 			showProfile(cmd.OutOrStdout(), p, store, reveal)
 			return nil
@@ -379,73 +366,10 @@ func newProfileShowCmd() *cobra.Command {
 	return c
 }
 
-func redactSeq(s string, reveal bool) string {
-	if s == "" {
-		return "(none)"
-	}
-	if reveal {
-		return s
-	}
-	return fmt.Sprintf("(hidden: %d knocks; --reveal shows it)", strings.Count(s, ",")+1)
-}
-
-func redact(s string, reveal bool) string {
-	switch {
-	case s == "":
-		return "(none)"
-	case reveal:
-		return s
-	}
-	return "(hidden; --reveal shows it)"
-}
-
 func showProfile(w io.Writer, p *profiles.Profile, store profiles.StoreName, reveal bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
-	orDefault := func(s, d string) string {
-		if s == "" {
-			return d
-		}
-		return s
-	}
-	row("name", p.Name)
-	row("kind", string(p.EffectiveKind()))
-	row("store", string(store))
-	row("host", orDefault(p.Host, "(the name, through ssh_config)"))
-	if p.Open != "" || p.EffectiveKind() == profiles.KindSequence {
-		row("open", redactSeq(p.Open, reveal))
-		row("close", redactSeq(p.Close, reveal))
-		row("tcp-flags", orDefault(p.TCPFlags, "(plain SYN)"))
-		row("delay", fmt.Sprintf("%d ms", p.DelayMS))
-		row("method", orDefault(p.Method, "auto"))
-	}
-	row("family", orDefault(p.Family, "any"))
-	if p.WaitPort != 0 {
-		row("wait-port", fmt.Sprint(p.WaitPort))
-	} else {
-		row("wait-port", "(ssh Port of a Host entry, else none)")
-	}
-	if p.SeqTimeout != 0 {
-		row("seq-timeout", fmt.Sprintf("%d s", p.SeqTimeout))
-	}
-	if s := p.SPA; s != nil {
-		row("spa-key", redact(s.KeyBase64, reveal))
-		row("spa-hmac-key", redact(s.HMACKeyBase64, reveal))
-		row("spa-access", strings.Join(s.Access, ","))
-		if s.ServerPort != 0 {
-			row("spa-server-port", fmt.Sprint(s.ServerPort))
-		}
-		if s.AllowIP != "" {
-			row("spa-allow-ip", s.AllowIP)
-		}
-	}
-	if o := p.OTP; o != nil {
-		row("otp-secret", redact(fmt.Sprintf("%x", o.Secret), reveal && len(o.Secret) > 0))
-		row("otp-counter", fmt.Sprint(o.Counter))
-		row("otp-ports", fmt.Sprintf("%d-%d", o.PortLo, o.PortHi))
-	}
-	if p.Notes != "" {
-		row("notes", strings.ReplaceAll(p.Notes, "\n", " "))
+	for _, r := range p.Rows(store, reveal) {
+		fmt.Fprintf(tw, "%s:\t%s\n", r.Field, oneLine(r.Value))
 	}
 	tw.Flush()
 }
@@ -475,7 +399,7 @@ func newProfileEditCmd() *cobra.Command {
 			}
 			if changed {
 				// Read "-" values before taking the lock: a prompt may wait.
-				in := newSecretReader()
+				in := &prompt.Reader{}
 				if err := pf.readDashes(cmd, in); err != nil {
 					return err
 				}
@@ -489,7 +413,7 @@ func newProfileEditCmd() *cobra.Command {
 					return nil
 				})
 				if err != nil {
-					return profileErr(err)
+					return err
 				}
 			}
 			if cmd.Flags().Changed("store") {
@@ -498,7 +422,7 @@ func newProfileEditCmd() *cobra.Command {
 					return err
 				}
 				if err := st.Move(name, to); err != nil {
-					return profileErr(err)
+					return err
 				}
 			}
 			noticef("updated profile %q", name)
@@ -531,144 +455,11 @@ func newProfileRmCmd() *cobra.Command {
 			for _, name := range args {
 				store, err := st.Delete(name)
 				if err != nil {
-					return profileErr(err)
+					return err
 				}
 				noticef("removed profile %q from the %s store", name, store)
 			}
 			return nil
 		},
 	}
-}
-
-func newProfileExportCmd() *cobra.Command {
-	var out string
-	c := &cobra.Command{
-		Use:   "export [NAME...] [-o FILE]",
-		Short: "Write profiles, secrets included, as JSON (for import on another machine)",
-		Long: `export writes the named profiles (default: all) with their secrets in
-knock's JSON format, which knock profile import reads back. It writes FILE
-with mode 0600, or stdout when that is not a terminal.`,
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return profileNames(), cobra.ShellCompDirectiveNoFileComp
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" && term.IsTerminal(int(os.Stdout.Fd())) {
-				return usagef("export prints secrets; give -o FILE or redirect stdout")
-			}
-			st, err := openStores()
-			if err != nil {
-				return err
-			}
-			names := args
-			if len(names) == 0 {
-				es, err := st.List()
-				if err != nil {
-					return err
-				}
-				for _, e := range es {
-					names = append(names, e.Name)
-				}
-			}
-			var ps []*profiles.Profile
-			for _, n := range names {
-				p, _, err := st.Get(n)
-				if err != nil {
-					return profileErr(err)
-				}
-				ps = append(ps, p)
-			}
-			b, err := profiles.EncodeList(ps)
-			if err != nil {
-				return err
-			}
-			if out != "" {
-				if err := profiles.WriteSecretFile(out, b); err != nil {
-					return err
-				}
-				noticef("exported %d profile(s) to %s", len(ps), out)
-				return nil
-			}
-			_, err = cmd.OutOrStdout().Write(b)
-			return err
-		},
-	}
-	c.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` (mode 0600)")
-	return c
-}
-
-func newProfileImportCmd() *cobra.Command {
-	var host, store string
-	var replace, dryRun bool
-	c := &cobra.Command{
-		Use:   "import FILE [--host H]",
-		Short: "Import profiles from knockd.conf or a knock export",
-		Long: `import reads FILE (- for stdin) and saves a profile per door. The
-format is detected from the content: knockd.conf (each door becomes a
-profile, and doors [openX] and [closeX] become one profile x with open and
-close sequences) or a knock profile export.
-
-Nothing is written when a profile of the same name exists, unless
---replace.`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("want one FILE to import (- for stdin), got %d arguments", len(args))
-			}
-			return nil
-		},
-		RunE: func(_ *cobra.Command, args []string) error {
-			data, err := safeio.ReadInput(args[0], os.Stdin, safeio.StoreLimit)
-			if err != nil {
-				return asUsage(err)
-			}
-			res, err := profiles.Import(args[0], data, profiles.ImportOptions{Host: host})
-			if err != nil {
-				return asUsage(err)
-			}
-			for _, w := range res.Warnings {
-				warnf("%s", w)
-			}
-			if len(res.Profiles) == 0 {
-				return usagef("%s: no profile to import", args[0])
-			}
-			if dryRun {
-				for _, p := range res.Profiles {
-					fmt.Printf("%s\t%s\n", p.Name, describeImport(p))
-				}
-				return nil
-			}
-			return importProfiles(res, store, replace)
-		},
-	}
-	c.Flags().StringVar(&host, "host", "", "host for every imported profile (default: the name, through ssh_config)")
-	c.Flags().StringVar(&store, "store", "", "keyring or file (default keyring, else file)")
-	c.Flags().BoolVar(&replace, "replace", false, "replace profiles of the same name")
-	c.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be imported (names only), save nothing")
-	return c
-}
-
-func describeImport(p *profiles.Profile) string {
-	what := "open"
-	if p.Close != "" {
-		what = "open+close"
-	}
-	if p.EffectiveKind() != profiles.KindSequence {
-		what = string(p.EffectiveKind())
-	}
-	return what
-}
-
-// importProfiles saves what an import found, checking every name before
-// writing any, so that a duplicate stops the import with nothing written.
-func importProfiles(res *profiles.ImportResult, storeFlag string, replace bool) error {
-	st, to, err := chooseStore(storeFlag)
-	if err != nil {
-		return err
-	}
-	if err := st.AddAll(res.Profiles, to, replace); err != nil {
-		return profileErr(err)
-	}
-	for _, p := range res.Profiles {
-		noticef("imported profile %q (%s) into the %s store", p.Name, describeImport(p), to)
-	}
-	return nil
 }

@@ -18,26 +18,8 @@ func (a *app) newProfileServerConfigCmd() *cobra.Command {
 		openFor                     int
 	)
 	c := &cobra.Command{
-		Use:   "server-config NAME [--firewall iptables|nftables] [--port 22] [--part knockd|firewall|all]",
-		Short: "Print the knockd doors and firewall rules that make a profile work",
-		Long: `server-config prints what the server's administrator pastes so that
-"knock NAME" opens the guarded port and "knock close NAME" closes it:
-
-  knockd    two doors for /etc/knockd.conf: an open door that inserts (-I)
-            an ACCEPT for the knocking address above the DROP, and a close
-            door that deletes it; IPv6 (_6) twins; absolute paths.
-            --style timed adds a stop_command that closes after --open-for
-            seconds by itself.
-  firewall  the base rules, in this order: keep ESTABLISHED sessions, then
-            DROP new connections to the port. With --firewall nftables: a
-            table with named sets whose elements time out.
-
---part prints one part alone, for scripts. The output holds the profile's
-sequences: it is meant for the server, not for logs.`,
-		Example: `  knock profile add web --host 198.51.100.2 --generate --wait-port 22
-  knock profile server-config web
-  knock profile server-config web --part knockd >>/etc/knockd.conf
-  knock profile server-config web --firewall nftables --part firewall >knock.nft && nft -c -f knock.nft`,
+		Use:               "server-config NAME [--firewall iptables|nftables] [--port 22] [--part knockd|firewall|all]",
+		Short:             "Print the knockd doors and firewall rules that make a profile work",
 		Args:              oneName,
 		ValidArgsFunction: completeProfileName,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,7 +33,7 @@ sequences: it is meant for the server, not for logs.`,
 			}
 			p, _, err := st.Get(name)
 			if err != nil {
-				return profileErr(err)
+				return err
 			}
 			cfg := serverconf.Config{
 				Firewall: serverconf.Firewall(firewall),
@@ -65,7 +47,7 @@ sequences: it is meant for the server, not for logs.`,
 			// bad input gets its one error line and nothing else.
 			warns, err := serverconf.ForProfile(&cfg, p, pt)
 			if err != nil {
-				return profileErr(err)
+				return err
 			}
 			var out bytes.Buffer
 			if err := serverconf.Render(&out, cfg, pt); err != nil {

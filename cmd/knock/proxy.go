@@ -13,22 +13,8 @@ import (
 func (a *app) newProxyCmd() *cobra.Command {
 	kf := &knockFlags{}
 	c := &cobra.Command{
-		Use:   "proxy NAME|HOST PORT",
+		Use:   "proxy NAME PORT",
 		Short: "Knock and relay stdin/stdout to the port: ssh's ProxyCommand",
-		Long: `knock proxy NAME PORT opens profile NAME's door, waits until it is open
-(on --wait, else the profile's wait port, else PORT), connects to PORT on
-the address it knocked and relays stdin and stdout to the connection until
-either side ends; then it plays the close sequence. It is made for ssh's
-ProxyCommand, so that ssh, scp, sftp, rsync and git knock by themselves:
-
-  Host myserver
-      ProxyCommand knock proxy %n %p
-
-%n is the alias as typed, which names the profile; %h works too when a
-profile has that name. stdout carries the relayed stream and nothing else;
-diagnostics go to stderr. The end of stdin is passed on as a half-close,
-and knock keeps reading until the server is done.`,
-		Example: `  ssh -o ProxyCommand='knock proxy %n %p' myserver`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usagef("proxy takes a profile NAME and a PORT: ProxyCommand knock proxy %%n %%p")
@@ -52,7 +38,7 @@ and knock keeps reading until the server is done.`,
 			if err != nil {
 				return err
 			}
-			if kf.dryRun {
+			if kf.DryRun {
 				_, err := d.Open(cmd.Context())
 				return err
 			}

@@ -26,9 +26,7 @@ func run(args []string) int {
 	root := newRootCmd()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
-		// cobra's own error for an argument that names no subcommand
-		// ("knock profile bogus", "knock pick extra"): bad usage.
+	if err != nil && cobraUsage(err.Error()) {
 		err = exit.Usage(err)
 	}
 	if err != nil && ctx.Err() != nil && exit.Code(err) != exit.Interrupted && !exit.Silent(err) {
@@ -46,27 +44,8 @@ func newRootCmd() *cobra.Command {
 	a := &app{}
 	kf := &knockFlags{}
 	root := &cobra.Command{
-		Use:   "knock [flags] HOST PORT[:PROTO] [PORT[:PROTO]...] | knock [flags] NAME",
-		Short: "Port-knocking client: knockd sequences, fwknop SPA, profiles and ssh",
-		Long: `knock plays port-knocking sequences that knockd (and knock serve) accept.
-
-  knock HOST PORT[:PROTO]...   knock a host, knockd client syntax (7000,8000:udp,9000)
-  knock NAME                   open a saved profile's door (see knock profile)
-  knock close NAME             play its close sequence
-
-TCP knocks are one SYN from a plain connect(), or raw packets with any flags
-(--tcp-flags, needs root or CAP_NET_RAW). --wait PORT verifies that the
-guarded port opened, retrying the sequence when it did not. For a profile,
-the port that proves the door open is --wait, else the profile's wait
-port, else the ssh Port of a Host entry for NAME in ~/.ssh/config.
-
-Exit codes: 0 sent (and verified with --wait), 1 network failure or port not
-opened, 2 bad usage or input, 130 interrupted.`,
-		Example: `  knock 198.51.100.2 7000 8000 9000
-  knock -u 198.51.100.2 7000,8000,9000
-  knock 198.51.100.2 7000,8000:udp,9000 --wait 22
-  sudo knock 198.51.100.2 7000 8000 --tcp-flags fin,!ack
-  knock myserver && ssh myserver`,
+		Use:           "knock [flags] HOST PORT[:PROTO] [PORT[:PROTO]...] | knock [flags] NAME",
+		Short:         "Port-knocking client: knockd sequences, fwknop SPA, profiles and ssh",
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -86,6 +65,8 @@ opened, 2 bad usage or input, 130 interrupted.`,
 		a.newCloseCmd(),
 		a.newSSHCmd(),
 		a.newProxyCmd(),
+		a.newRunCmd(),
+		a.newForwardCmd(),
 		a.newPickCmd(),
 		a.newProfileCmd(),
 		a.newSPACmd(),
@@ -97,8 +78,21 @@ opened, 2 bad usage or input, 130 interrupted.`,
 		newManCmd(),
 	)
 	markArgErrorsUsage(root)
+	attachHelp(root)
 	root.CompletionOptions.HiddenDefaultCmd = false
 	return root
+}
+
+// cobraUsage recognises the errors cobra makes itself for bad usage: an
+// argument that names no subcommand ("knock profile bogus"), flags of an
+// exclusive group given together, a required flag missing.
+func cobraUsage(msg string) bool {
+	for _, p := range []string{"unknown command ", "if any flags in the group ", "required flag(s) "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // markArgErrorsUsage marks the errors of every command's argument check (cobra's

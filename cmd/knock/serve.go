@@ -2,17 +2,20 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/netip"
 	"os"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/a-knock/knock/internal/door"
 	"github.com/a-knock/knock/internal/knockdconf"
 	"github.com/a-knock/knock/internal/server"
 )
+
+// maxAttempts bounds --max-attempts: each tracked attempt costs a few
+// hundred bytes.
+const maxAttempts = 10000000
 
 type serveFlags struct {
 	config      string
@@ -31,33 +34,7 @@ func newServeCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "serve [-c knockd.conf] [-i IFACE] [--listen] [--gate LISTEN=BACKEND]",
 		Short: "Run the reference knock server (knockd-compatible)",
-		Long: `serve runs a small knockd-compatible server from knockd's own configuration
-file: [options] UseSyslog, LogFile, PidFile, Interface; doors with sequence,
-one_time_sequences, seq_timeout, tcpflags, start_command (command),
-stop_command, cmd_timeout, their _6 variants and target. A key it does not
-know is an error naming the file and line. Detection follows knockd's
-semantics: state per source address, seq_timeout from the first knock, a
-wrong port kills the attempt, other ports and non-matching flags are ignored.
-
-Sniff mode (Linux, root; the default when root) reads the interface with a
-packet socket and a BPF filter, as knockd does with libpcap: knocks to
-closed or firewalled ports count, and any TCP flags can be matched.
-Listen mode (--listen; any OS, no root) binds the knock ports and counts
-TCP connections and UDP datagrams; it sees TCP knocks only as SYNs, and
-knocks to one port twice within a millisecond may be seen out of order.
-
-Commands run without a shell: the line is split into words once (quotes
-and backslashes as in sh), %IP% is replaced by the knocker's address, and
-each command is killed after --exec-timeout. stop_command runs cmd_timeout
-seconds after start_command. On exit, pending stop commands run at once.
-
-The built-in gate guards a local TCP service without a firewall: with
---gate LISTEN=BACKEND, a door with "gate = open" admits the knocker to
-LISTEN (relayed to BACKEND) for cmd_timeout seconds, and a door with
-"gate = close" shuts it out again. knockd does not know the gate key.`,
-		Example: `  sudo knock serve -c /etc/knockd.conf -i eth0
-  knock serve -c knockd.conf --listen --gate :2222=127.0.0.1:22`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd, sf)
 		},
@@ -69,8 +46,8 @@ LISTEN (relayed to BACKEND) for cmd_timeout seconds, and a door with
 	f.BoolVar(&sf.sniff, "sniff", false, "sniff mode: read packets from the interface (Linux, root)")
 	f.StringArrayVar(&sf.bind, "bind", nil, "listen mode: bind knock ports on `ADDR` only (repeatable)")
 	f.StringArrayVar(&sf.gates, "gate", nil, "built-in gate `LISTEN=BACKEND` opened by doors with gate = open (repeatable)")
-	f.IntVar(&sf.maxAttempts, "max-attempts", server.DefaultMaxAttempts, "knock attempts tracked at once; the oldest is dropped beyond")
-	f.Float64Var(&sf.execTimeout, "exec-timeout", server.DefaultExecTimeout.Seconds(), "seconds a command may run before it is killed")
+	f.IntVar(&sf.maxAttempts, "max-attempts", server.DefaultMaxAttempts, "knock attempts tracked at once; beyond, the oldest of the least advanced is dropped")
+	f.Float64Var(&sf.execTimeout, "exec-timeout", server.DefaultExecTimeout.Seconds(), "seconds a command may run before it is killed (more than 0, at most 3600)")
 	f.BoolVarP(&sf.quiet, "quiet", "q", false, "print nothing but errors (the LogFile still gets every line)")
 	return c
 }
@@ -83,18 +60,18 @@ func runServe(cmd *cobra.Command, sf *serveFlags) error {
 	if err != nil {
 		return asUsage(err)
 	}
-	opts := server.Options{Interface: sf.iface, MaxAttempts: sf.maxAttempts, ExecTimeout: seconds(sf.execTimeout)}
+	opts := server.Options{Interface: sf.iface, MaxAttempts: sf.maxAttempts, ExecTimeout: door.Seconds(sf.execTimeout)}
 	switch {
 	case sf.listen:
 		opts.Mode = server.Listen
 	case sf.sniff:
 		opts.Mode = server.Sniff
 	}
-	if sf.maxAttempts < 1 {
-		return usagef("invalid --max-attempts %d (want 1 or more)", sf.maxAttempts)
+	if sf.maxAttempts < 1 || sf.maxAttempts > maxAttempts {
+		return usagef("invalid --max-attempts %d (want 1..%d)", sf.maxAttempts, maxAttempts)
 	}
-	if sf.execTimeout <= 0 {
-		return usagef("invalid --exec-timeout %g (want seconds > 0)", sf.execTimeout)
+	if !door.Finite(sf.execTimeout) || sf.execTimeout <= 0 || sf.execTimeout > door.MaxTimeout {
+		return usagef("invalid --exec-timeout %g (want seconds more than 0, at most %d)", sf.execTimeout, door.MaxTimeout)
 	}
 	for _, b := range sf.bind {
 		a, err := netip.ParseAddr(b)
@@ -110,28 +87,19 @@ func runServe(cmd *cobra.Command, sf *serveFlags) error {
 		}
 		opts.Gates = append(opts.Gates, spec)
 	}
-	var logs []io.Writer
-	if !sf.quiet {
-		logs = append(logs, os.Stdout)
+	var console io.Writer = os.Stdout
+	if sf.quiet {
+		console = nil
 	}
-	if conf.Options.LogFile != "" {
-		lf, err := os.OpenFile(conf.Options.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-		if err != nil {
-			return fmt.Errorf("%s:%d: logfile: %w", conf.File, conf.Options.Line["logfile"], err)
-		}
-		defer lf.Close()
-		logs = append(logs, lf)
+	out, err := server.OpenOutputs(conf, console)
+	if err != nil {
+		return err
 	}
-	if conf.Options.UseSyslog {
-		w, err := openSyslog()
-		if err != nil {
-			warnf("%s:%d: usesyslog: %v", conf.File, conf.Options.Line["usesyslog"], err)
-		} else {
-			defer w.Close()
-			logs = append(logs, w)
-		}
+	defer out.Close()
+	for _, w := range out.Warnings {
+		warnf("%s", w)
 	}
-	opts.Log = io.MultiWriter(logs...)
+	opts.Log = out.Log
 	srv, err := server.New(conf, opts)
 	if err != nil {
 		if errors.As(err, new(knockdconf.Errors)) {
@@ -141,12 +109,6 @@ func runServe(cmd *cobra.Command, sf *serveFlags) error {
 	}
 	if srv.Mode() == server.Listen && sf.iface != "" {
 		warnf("-i %s applies to sniff mode; listen mode binds the knock ports on every address (use --bind ADDR)", sf.iface)
-	}
-	if p := conf.Options.PidFile; p != "" {
-		if err := os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			return fmt.Errorf("%s:%d: pidfile: %w", conf.File, conf.Options.Line["pidfile"], err)
-		}
-		defer os.Remove(p)
 	}
 	return srv.Run(cmd.Context())
 }

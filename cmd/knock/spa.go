@@ -3,8 +3,10 @@ package main
 import (
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/a-knock/knock/internal/door"
 	"github.com/a-knock/knock/internal/fwknoprc"
@@ -12,40 +14,56 @@ import (
 	"github.com/a-knock/knock/internal/spa"
 )
 
-// Environment variables that may carry SPA keys for `knock spa send`;
-// keys are never taken from the command line, where ps would show them.
+// Environment variables that may carry SPA secrets for `knock spa send`
+// and `knock spa add`; secrets are never taken from the command line,
+// where ps would show them.
 const (
 	envSPAKey     = "KNOCK_SPA_KEY_BASE64"
 	envSPAHMACKey = "KNOCK_SPA_HMAC_KEY_BASE64"
+	envGPGPW      = "KNOCK_GPG_SIGNING_PW"
 )
 
 func (a *app) newSPACmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "spa",
 		Short: "fwknop single packet authorization: generate keys, send a packet",
-		Long: `Single packet authorization (SPA) as fwknop's fwknopd 2.6 accepts it:
-one encrypted, authenticated UDP datagram (Rijndael + HMAC-SHA256) asks the
-server to open a port for your address. Save it as a profile (knock profile
-import ~/.fwknoprc) and run knock NAME, or send one ad hoc with knock spa send.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	c.AddCommand(newSPAKeygenCmd(), a.newSPASendCmd(), newSPAAddCmd())
+	send := a.newSPASendCmd()
+	c.AddCommand(newSPAKeygenCmd(), send, newSPAAddCmd())
+	c.Long += "\n\nThe options of knock spa send and knock spa add (see their --help):\n" + flagList(send, 76)
 	return c
+}
+
+// flagList lists the visible flags of c, "-A/--access", wrapped at width
+// and indented by two spaces.
+func flagList(c *cobra.Command, width int) string {
+	var b strings.Builder
+	line := " "
+	c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Hidden || f.Deprecated != "" || f.Name == "help" {
+			return
+		}
+		name := "--" + f.Name
+		if f.Shorthand != "" {
+			name = "-" + f.Shorthand + "/" + name
+		}
+		if len(line)+len(name)+2 > width {
+			b.WriteString(line + "\n")
+			line = " "
+		}
+		line += " " + name
+	})
+	b.WriteString(line)
+	return b.String()
 }
 
 func newSPAKeygenCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "keygen",
 		Short: "print a new Rijndael and HMAC key pair in fwknop --key-gen format",
-		Long: `keygen prints a fresh key pair as fwknop --key-gen does:
-
-  KEY_BASE64: <44 characters>
-  HMAC_KEY_BASE64: <88 characters>
-
-Put both lines in the server's access.conf stanza and in your ~/.fwknoprc
-stanza (or save the output, chmod 600, as a --key-file).`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			k, err := spa.GenerateKeys()
 			if err != nil {
@@ -57,66 +75,94 @@ stanza (or save the output, chmod 600, as a --key-file).`,
 	}
 }
 
-// spaFlags are the request flags of `knock spa send` and `knock spa add`.
-type spaFlags struct {
-	access     []string
-	allowIP    string
-	keyFile    string
-	port       uint16
-	tcp        bool
-	fwTimeout  int
-	timeOffset string
-	nat        string
-	user       string
+// spaFlags are the request flags of `knock spa send` and `knock spa add`,
+// named as fwknop's client names them; fwknoprc.Args checks them.
+type spaFlags struct{ fwknoprc.Args }
+
+// spaFlagAliases are earlier knock names and fwknop's short forms of the
+// issue text, read as the flag they stand for.
+var spaFlagAliases = map[string]string{
+	"spa-port":      "server-port",
+	"user":          "spoof-user",
+	"gpg-recipient": "gpg-recipient-key",
+	"gpg-signer":    "gpg-signer-key",
 }
 
 func (sf *spaFlags) register(c *cobra.Command) {
 	f := c.Flags()
-	f.StringSliceVarP(&sf.access, "access", "A", nil, "ports to open, proto/port (tcp/22,udp/53)")
-	f.StringVarP(&sf.allowIP, "allow-ip", "a", "source", "IPv4 address to open the firewall for, or source (the packet's source address)")
-	f.StringVar(&sf.keyFile, "key-file", "", "file with KEY_BASE64 and HMAC_KEY_BASE64 lines (mode 600; - for stdin)")
-	f.Uint16Var(&sf.port, "spa-port", spa.DefaultPort, "server port of fwknopd")
-	f.BoolVar(&sf.tcp, "tcp", false, "send over a TCP connection instead of one UDP datagram (fwknopd needs ENABLE_TCP_SERVER)")
-	f.IntVar(&sf.fwTimeout, "fw-timeout", 0, "ask fwknopd to keep the port open this many seconds (0: the server's default)")
-	f.StringVar(&sf.timeOffset, "time-offset", "", "add this to the packet's timestamp when clocks differ (-30, 2min, -1hour)")
-	f.StringVar(&sf.nat, "nat-access", "", "ask for NAT access to internalIP,port")
-	f.StringVar(&sf.user, "user", "", "user name in the packet (default: your login name)")
-	_ = c.MarkFlagRequired("access")
+	f.SortFlags = false
+	// What is asked.
+	f.StringSliceVarP(&sf.Access, "access", "A", nil, "ports to open, proto/port (tcp/22,udp/53)")
+	f.StringVarP(&sf.AllowIP, "allow-ip", "a", "", "IPv4 address to open the firewall for; source (the packet's source address, the default) or resolve (ask --resolve-url)")
+	f.BoolVarP(&sf.SourceIP, "source-ip", "s", false, "same as --allow-ip source")
+	f.BoolVarP(&sf.ResolveIP, "resolve-ip-https", "R", false, "same as --allow-ip resolve")
+	f.StringVar(&sf.ResolveURL, "resolve-url", "", "URL answering your external address, for --allow-ip resolve (default "+spa.DefaultResolveURL+")")
+	f.BoolVar(&sf.HTTPOnly, "resolve-http-only", false, "resolve the external address over plain HTTP")
+	f.IntVarP(&sf.FWTimeout, "fw-timeout", "f", 0, "ask fwknopd to keep the port open this many seconds (0: the server's default)")
+	f.StringVarP(&sf.NAT, "nat-access", "N", "", "ask for NAT access to internalIP[,port] (the port defaults to the --access port)")
+	f.BoolVar(&sf.NATLocal, "nat-local", false, "ask for NAT access to a port of the server itself")
+	f.Uint16Var(&sf.NATPort, "nat-port", 0, "the server port fwknopd forwards to the NAT target (default: the --access port)")
+	f.BoolVar(&sf.NATRand, "nat-rand-port", false, "draw the forwarded server port at random (printed, and waited on)")
+	f.StringVarP(&sf.Command, "server-cmd", "C", "", "ask fwknopd to run this command (ENABLE_CMD_EXEC) instead of opening ports")
+	f.StringVarP(&sf.User, "spoof-user", "U", "", "user name in the packet (default: your login name)")
+	f.StringVar(&sf.TimeOffset, "time-offset", "", "add this to the packet's timestamp when clocks differ (-30, 2min, -1hour)")
+	f.StringVar(&sf.TimePlus, "time-offset-plus", "", "add this to the packet's timestamp (60sec, 2min)")
+	f.StringVar(&sf.TimeMinus, "time-offset-minus", "", "subtract this from the packet's timestamp")
+	// Encryption.
+	f.StringVar(&sf.KeyFile, "key-file", "", "file with KEY_BASE64 and HMAC_KEY_BASE64 lines (mode 600; - for stdin)")
+	f.StringVarP(&sf.Digest, "digest-type", "m", "", "message digest: "+strings.Join(spa.Digests(), ", ")+" (default sha256)")
+	f.StringVar(&sf.HMACDigest, "hmac-digest-type", "", "HMAC digest: "+strings.Join(spa.Digests(), ", ")+" (default sha256)")
+	f.StringVarP(&sf.Mode, "encryption-mode", "M", "", "Rijndael mode: cbc (default) or legacy (servers before fwknop 2.5; no HMAC)")
+	f.BoolVar(&sf.GPG, "gpg-encryption", false, "encrypt with GPG (implied by --gpg-recipient-key)")
+	f.StringVar(&sf.GPGRecipient, "gpg-recipient-key", "", "the server's GPG key: key ID, fingerprint or user ID")
+	f.StringVar(&sf.GPGSigner, "gpg-signer-key", "", "your GPG key that signs the packet")
+	f.StringSliceVar(&sf.GPGKeyrings, "gpg-keyring", nil, "`FILE` of exported GPG keys: gpg --export RECIPIENT and gpg --export-secret-keys SIGNER (mode 600 with a secret key); repeatable")
+	f.BoolVar(&sf.GPGNoPW, "gpg-no-signing-pw", false, "the signer's key has no passphrase (else it comes from $"+envGPGPW+")")
+	// Transport.
+	f.StringVarP(&sf.Proto, "server-proto", "P", "", "transport: "+strings.Join(spa.Protos(), ", ")+" (udpraw, tcpraw and icmp need root; default udp)")
+	f.Uint16VarP(&sf.Port, "server-port", "p", 0, "server port of fwknopd (default 62201)")
+	f.BoolVarP(&sf.RandPort, "rand-port", "r", false, "send to a random server port, a new one per packet")
+	f.Uint16VarP(&sf.SourcePort, "source-port", "S", 0, "source port of the packet")
+	f.StringVarP(&sf.SpoofSource, "spoof-source", "Q", "", "spoofed source IPv4 address (udpraw, tcpraw or icmp)")
+	f.StringVarP(&sf.UserAgent, "user-agent", "u", "", "HTTP User-Agent of -P http and of resolving (default "+spa.DefaultUserAgent+")")
+	f.Uint8Var(&sf.ICMPType, "icmp-type", 0, "ICMP type with -P icmp (default 0, echo reply)")
+	f.Uint8Var(&sf.ICMPCode, "icmp-code", 0, "ICMP code with -P icmp")
+	f.BoolVar(&sf.TCP, "tcp", false, "same as --server-proto tcp")
+	_ = f.MarkDeprecated("tcp", "use --server-proto tcp")
+	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if to, ok := spaFlagAliases[name]; ok {
+			name = to
+		}
+		return pflag.NormalizedName(name)
+	})
+	complete := func(name string, values []string) {
+		_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+	}
+	complete("digest-type", spa.Digests())
+	complete("hmac-digest-type", spa.Digests())
+	complete("encryption-mode", []string{"cbc", "legacy"})
+	complete("server-proto", spa.Protos())
+	complete("allow-ip", []string{"source", "resolve"})
 }
 
-// options reads the keys and checks the flags.
+// options reads the keys (from the key file, else the environment, never
+// argv) and checks the flags.
 func (sf *spaFlags) options() (spa.Options, error) {
-	keys, err := loadSPAKeys(sf.keyFile)
-	if err != nil {
-		return spa.Options{}, err
-	}
-	o := spa.Options{Access: sf.access, AllowIP: sf.allowIP, Port: sf.port, FWTimeout: sf.fwTimeout, NAT: sf.nat, User: sf.user, Keys: keys}
-	if sf.tcp {
-		o.Proto = string(spa.TCP)
-	}
-	if sf.timeOffset != "" {
-		if o.TimeOffset, err = fwknoprc.ParseOffset(sf.timeOffset); err != nil {
-			return o, asUsage(err)
-		}
-	}
-	return o, nil
+	args := sf.Args
+	args.KeyB64, args.HMACKeyB64 = os.Getenv(envSPAKey), os.Getenv(envSPAHMACKey)
+	args.KeyVars = envSPAKey + " and " + envSPAHMACKey
+	args.GPGPassphrase = os.Getenv(envGPGPW)
+	args.Stdin = os.Stdin
+	return args.Options()
 }
 
 func (a *app) newSPASendCmd() *cobra.Command {
 	kf := &knockFlags{}
 	sf := &spaFlags{}
 	c := &cobra.Command{
-		Use:   "send HOST --access tcp/22 [--key-file FILE]",
+		Use:   "send HOST (--access tcp/22 | --server-cmd CMD) [--key-file FILE] [flags]",
 		Short: "send one SPA packet (keys from --key-file or the environment)",
-		Long: `send builds a fresh SPA packet and sends it to HOST.
-
-Keys are never given on the command line. They come from --key-file (the
-output of knock spa keygen or fwknop --key-gen; refused when group or others
-have access; "-" reads standard input), else from the environment
-variables ` + envSPAKey + ` and ` + envSPAHMACKey + `.`,
-		Example: `  knock spa keygen > ~/.config/knock/lab.keys && chmod 600 ~/.config/knock/lab.keys
-  knock spa send 198.51.100.2 --access tcp/22 --key-file ~/.config/knock/lab.keys --wait 22`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := sf.options()
 			if err != nil {
@@ -145,19 +191,12 @@ func newSPAAddCmd() *cobra.Command {
 	var host, store string
 	var waitPort uint16
 	c := &cobra.Command{
-		Use:   "add NAME --host HOST --access tcp/22 [--key-file FILE]",
+		Use:   "add NAME --host HOST (--access tcp/22 | --server-cmd CMD) [--key-file FILE] [flags]",
 		Short: "save an SPA profile (keys from --key-file or the environment)",
-		Long: `add saves an SPA profile, so that knock NAME, knock ssh NAME and knock proxy
-send its packet. Keys come from --key-file or the environment, as for
-knock spa send, and go to the keyring (or the file store). To convert an
-existing ~/.fwknoprc, use knock profile import instead.`,
-		Example: `  knock spa keygen > lab.keys && chmod 600 lab.keys   # and put both lines in access.conf
-  knock spa add lab --host 198.51.100.2 -A tcp/22 --key-file lab.keys
-  knock lab`,
-		Args: oneName,
+		Args:  oneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := profiles.ValidName(args[0]); err != nil {
-				return asUsage(err)
+			if err := checkProfileName(cmd, args[0]); err != nil {
+				return err
 			}
 			o, err := sf.options()
 			if err != nil {
@@ -169,11 +208,11 @@ existing ~/.fwknoprc, use knock profile import instead.`,
 			}
 			// fwknopd 2.6 sniffs IPv4 only: knock, ssh and proxy use IPv4.
 			p := &profiles.Profile{Name: args[0], Kind: profiles.KindSPA, Host: host, Family: "inet", SPA: profiles.NewSPAConfig(o), WaitPort: waitPort}
-			if !cmd.Flags().Changed("wait-port") {
+			if !cmd.Flags().Changed("wait-port") && !c.RandomNAT() {
 				p.WaitPort = c.WaitPort()
 			}
 			if err := p.Normalize(); err != nil {
-				return profileErr(err)
+				return err
 			}
 			return addProfile(p, store)
 		},
@@ -181,20 +220,7 @@ existing ~/.fwknoprc, use knock profile import instead.`,
 	sf.register(c)
 	f := c.Flags()
 	f.StringVar(&host, "host", "", "server to send to (default: the name, through ssh_config)")
-	f.Uint16Var(&waitPort, "wait-port", 0, "TCP port that proves the door opened (default: the first tcp port of --access; 0 with --wait-port 0: none)")
+	f.Uint16Var(&waitPort, "wait-port", 0, "TCP port that proves the door opened (default: the first tcp port of --access, or the forwarded NAT port; 0 for none)")
 	f.StringVar(&store, "store", "", "keyring or file (default keyring, else file)")
 	return c
-}
-
-// loadSPAKeys reads keys from path ("-" is stdin), else the environment.
-func loadSPAKeys(path string) (spa.Keys, error) {
-	if path != "" {
-		return spa.LoadKeyFile(path, os.Stdin)
-	}
-	k, h := os.Getenv(envSPAKey), os.Getenv(envSPAHMACKey)
-	if k == "" {
-		return spa.Keys{}, usagef("no SPA key: give --key-file FILE (see knock spa keygen) or set %s and %s", envSPAKey, envSPAHMACKey)
-	}
-	keys, err := spa.ParseKeys(k, h)
-	return keys, asUsage(err)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,24 +17,6 @@ func (a *app) newSSHCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "ssh NAME [-- SSH-ARGS...]",
 		Short: "Knock, run ssh, and play the close sequence when it ends",
-		Long: `knock ssh NAME resolves NAME through the profiles and ~/.ssh/config, opens
-its door, waits until the port that proves it open accepts (--wait, else the
-profile's wait port, else the ssh port; replaying as --retries says), then
-runs the system ssh with the terminal passed through. It pins what it
-knocked: ssh gets -4 or -6 and the knocked address as HostName, with
-HostKeyAlias set to the name known_hosts holds the key under, so existing
-known_hosts entries keep matching.
-
-The close sequence is played on every way out, once for every time the
-open sequence was played: ssh exits or fails, Ctrl+C, SIGTERM, SIGHUP (the
-terminal closed); on Windows also Ctrl+Break and closing the console.
-Signals are passed on to ssh. knock exits with ssh's exit code.
-
-knock's own flags go before NAME; everything after NAME (or after --) goes
-to ssh: its options, then the remote command.`,
-		Example: `  knock ssh myserver
-  knock ssh myserver -- uptime
-  knock ssh myserver -- -L 8080:localhost:80 -N`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("ssh needs a profile NAME: knock ssh NAME [-- SSH-ARGS...]")
@@ -45,6 +28,16 @@ to ssh: its options, then the remote command.`,
 			rest := args[1:]
 			if len(rest) > 0 && rest[0] == "--" {
 				rest = rest[1:]
+			}
+			// ssh has no long options: one among ssh's options (before the
+			// remote command) is one of knock's, given after NAME.
+			for _, a := range rest {
+				if !strings.HasPrefix(a, "-") || a == "--" {
+					break
+				}
+				if strings.HasPrefix(a, "--") {
+					return usagef("%s after NAME goes to ssh, which has no such option; knock's flags go before NAME: knock ssh %s %s", a, a, args[0])
+				}
 			}
 			return a.runSSH(cmd, args[0], rest, kf)
 		},
@@ -65,7 +58,7 @@ func (a *app) runSSH(cmd *cobra.Command, name string, sshArgs []string, kf *knoc
 	if err != nil {
 		return err
 	}
-	return sshrun.SSH(ctx, d, a.sshOptions(sshPath, sshArgs, kf.dryRun))
+	return sshrun.SSH(ctx, d, a.sshOptions(sshPath, sshArgs, kf.DryRun))
 }
 
 // sshDoor looks name up for ssh: the port ssh connects to is its ssh

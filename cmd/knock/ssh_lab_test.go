@@ -479,7 +479,7 @@ func TestSSHBadInput(t *testing.T) {
 
 // TestSSHHostKeyAliasSSHG asks the real ssh -G, which knows the user's own
 // HostKeyAlias and Port.
-// TestSSHMatchExec checks the README's `Match host X exec "knock %n"`
+// TestSSHMatchExec checks docs/ssh.md's `Match host X exec "knock %n"`
 // recipe, and that knock ssh under such a configuration opens the door
 // once (a second open would insert a second ACCEPT rule that the close
 // sequence leaves behind).

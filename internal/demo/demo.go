@@ -105,7 +105,7 @@ func Run(ctx context.Context, w io.Writer, color bool) error {
 			lns = append(lns, l)
 			port = uint16(l.Addr().(*net.TCPAddr).Port)
 		} else {
-			p, err := net.ListenPacket("udp", "127.0.0.1:0")
+			p, err := server.ListenUDP("127.0.0.1:0")
 			if err != nil {
 				return fmt.Errorf("demo: open a knock port: %w", err)
 			}

@@ -165,6 +165,11 @@ func (t *Target) WaitPort() uint16 {
 	return t.port
 }
 
+// Connects records the port the caller connects to once the door is
+// open, when only the profile names it (knock forward NAME without specs):
+// see [Options.Port].
+func (t *Target) Connects(port uint16) { t.port = port }
+
 // Kind is the kind of the target's profile; an ad hoc target is a
 // sequence.
 func (t *Target) Kind() profiles.Kind {
@@ -377,6 +382,7 @@ type Door struct {
 	opts Options
 	op   opener
 
+	openMu sync.Mutex // one Open at a time: concurrent callers share it
 	mu     sync.Mutex
 	opened bool      // the door is open: Open does nothing
 	rounds int       // rounds the open action played, each of which may have opened
@@ -425,8 +431,12 @@ func (d *Door) Opened() bool {
 }
 
 // Open plays the open action, verified on [Target.WaitPort] when there is
-// one, retrying as the options say. An open door is not knocked again.
+// one, retrying as the options say. An open door is not knocked again;
+// callers that come while an Open is under way wait for it and share its
+// outcome (knock forward's concurrent connections knock once).
 func (d *Door) Open(ctx context.Context) (Result, error) {
+	d.openMu.Lock()
+	defer d.openMu.Unlock()
 	if d.Opened() {
 		return Result{}, nil
 	}
@@ -445,6 +455,15 @@ func (d *Door) Open(ctx context.Context) (Result, error) {
 	d.mu.Unlock()
 	d.remember(res, err)
 	return res, err
+}
+
+// Expire records that the server closed the door by itself (its
+// cmd_timeout or access timeout ran out): the next Open knocks again. The
+// rounds played so far stay counted for Close.
+func (d *Door) Expire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.opened = false
 }
 
 // Closable reports whether the door has a close action.

@@ -77,7 +77,7 @@ func (o *otpOpener) open(ctx context.Context) (Result, error) {
 	so := &sequenceOpener{d: o.d, seq: sq, opts: sequenceOptions(t.Profile, opts)}
 	if opts.DryRun {
 		fmt.Fprintf(opts.out(), "one-time sequence %d of %s (the counter does not move in a dry run)\n", n, name)
-		return so.open(ctx)
+		return so.openSeq(ctx, sq)
 	}
 	if err := setCounter(st, name, n, n+1); err != nil {
 		return Result{}, fmt.Errorf("profile %q: could not store the next counter, nothing sent: %w", name, err)
@@ -85,7 +85,7 @@ func (o *otpOpener) open(ctx context.Context) (Result, error) {
 	if opts.Verbose {
 		fmt.Fprintf(opts.log(), "knock: playing one-time sequence %d of %s (counter stored as %d)\n", n, name, n+1)
 	}
-	res, err := so.open(ctx)
+	res, err := so.openSeq(ctx, sq)
 	if err != nil {
 		if errors.Is(err, sender.ErrNotOpened) && ctx.Err() == nil {
 			// The door did not take the line: play it again next time.

@@ -107,29 +107,48 @@ func (o *spaOpener) close(context.Context) error {
 	return nil
 }
 
+// waitPort is the port that proves the door open: the target's (see
+// [Target.WaitPort]), but with a random NAT port the one drawn, and for
+// a server command none, unless --wait names one.
+func (o *spaOpener) waitPort() uint16 {
+	t := o.d.T
+	switch {
+	case t.waitFlag != 0:
+		return t.waitFlag
+	case o.c.RandomNAT():
+		return o.c.WaitPort()
+	case o.c.Request().Command != "":
+		return 0
+	}
+	return t.WaitPort()
+}
+
 func (o *spaOpener) open(ctx context.Context) (Result, error) {
 	t, opts := o.d.T, o.d.opts
-	port := t.WaitPort()
-	dst := netip.AddrPortFrom(t.Addr, o.c.Port)
+	port := o.waitPort()
+	o.c.ServerName = t.Host
 	if opts.DryRun {
-		wire, err := o.c.Packet()
+		p, err := o.c.Packet(t.Addr)
 		if err != nil {
 			return Result{}, exit.Usage(err)
 		}
-		fmt.Fprintf(opts.out(), "would send an SPA packet (%d characters) to %s over %s asking for %s\n", len(wire), o.where(dst), o.c.Proto, o.c.Describe())
+		fmt.Fprintf(opts.out(), "would send an SPA packet (%d characters) to %s over %s asking for %s\n", len(p.Wire), o.where(), o.c.Route(), o.c.Describe())
 		if port != 0 {
 			fmt.Fprintf(opts.out(), "then wait up to %s for tcp port %d, resending up to %d fresh packet(s)\n", timeout(opts), port, opts.Retries)
 		}
 		return Result{Port: port}, nil
 	}
-	if len(o.c.Keys.HMAC) == 0 {
+	if !o.c.HasHMAC() {
 		fmt.Fprintf(opts.log(), "knock: warning: sending to %s without an HMAC key: fwknopd 2.6 accepts this only for a stanza without HMAC_KEY_BASE64\n", t.where())
+	}
+	if o.c.RandomNAT() {
+		fmt.Fprintf(opts.log(), "knock: NAT access through random port %d of %s\n", o.c.WaitPort(), t.where())
 	}
 	if port == 0 {
 		start := time.Now()
-		err := o.send(ctx, dst)
+		err := o.send(ctx)
 		res := Result{Rounds: 1, Elapsed: time.Since(start)}
-		if err == nil && t.Profile != nil {
+		if err == nil && t.Profile != nil && o.c.Request().Command == "" {
 			fmt.Fprintf(opts.log(), "knock: hint: sent an SPA packet to %s without verifying; to check that the port opened, give --wait PORT or save one: knock profile edit %s --wait-port PORT\n", t.Name, t.Name)
 		}
 		return res, err
@@ -138,30 +157,41 @@ func (o *spaOpener) open(ctx context.Context) (Result, error) {
 	if opts.Verbose {
 		v.log = opts.log()
 	}
-	res, err := retry(ctx, v, func(ctx context.Context, _ int) error { return o.send(ctx, dst) })
+	res, err := retry(ctx, v, func(ctx context.Context, _ int) error { return o.send(ctx) })
 	if errors.Is(err, sender.ErrNotOpened) {
-		err = fmt.Errorf("sent %d SPA packet(s) to %s, but %w (check the keys, the clocks, and that fwknopd sees %s/%d)", res.Rounds, t.where(), err, o.c.Proto, o.c.Port)
+		sees := fmt.Sprintf("%s/%d", o.c.Proto(), o.c.Port())
+		if o.c.Port() == 0 {
+			sees = fmt.Sprintf("%s to any port", o.c.Proto())
+		}
+		err = fmt.Errorf("sent %d SPA packet(s) to %s, but %w (check the keys, the clocks, and that fwknopd sees %s)", res.Rounds, t.where(), err, sees)
 	}
 	return res, err
 }
 
 // send sends one fresh packet.
-func (o *spaOpener) send(ctx context.Context, dst netip.AddrPort) error {
-	n, err := o.c.Send(ctx, dst.Addr())
+func (o *spaOpener) send(ctx context.Context) error {
+	s, err := o.c.Send(ctx, o.d.T.Addr)
 	if o.d.opts.Verbose {
 		ts := time.Now().Format("15:04:05.000000")
 		if err != nil {
-			fmt.Fprintf(o.d.opts.log(), "knock: %s spa %s %d characters -> %s: %v\n", ts, o.c.Proto, n, dst, err)
+			fmt.Fprintf(o.d.opts.log(), "knock: %s spa %s %d characters -> %s: %v\n", ts, o.c.Proto(), s.Len, s.Dst, err)
 		} else {
-			fmt.Fprintf(o.d.opts.log(), "knock: %s spa %s %d characters -> %s (%s)\n", ts, o.c.Proto, n, dst, o.c.Describe())
+			fmt.Fprintf(o.d.opts.log(), "knock: %s spa %s %d characters -> %s (%s)\n", ts, o.c.Route(), s.Len, s.Dst, o.c.Describe())
 		}
 	}
 	return err
 }
 
-func (o *spaOpener) where(dst netip.AddrPort) string {
-	if o.d.T.Host == dst.Addr().String() {
-		return dst.String()
+// where names the destination: address and port (or "random port"), and
+// the host as named when it differs.
+func (o *spaOpener) where() string {
+	t := o.d.T
+	dst := netip.AddrPortFrom(t.Addr, o.c.Port()).String()
+	if o.c.Port() == 0 {
+		dst = t.Addr.String() + " (a random port)"
 	}
-	return dst.String() + " (" + o.d.T.Host + ")"
+	if t.Host == t.Addr.String() {
+		return dst
+	}
+	return dst + " (" + t.Host + ")"
 }

@@ -32,11 +32,15 @@ import (
 // time; a timer that grew would fit fewer into the timeout.
 //
 // Measured in the WAN lab (docs/timers.md, cmd/knock/wan_lab_test.go):
-// knockd 0.8 answers a loss-free knock over a veth 4-70 ms after its last
-// packet (a delayed command adds its delay), and over 150 ± 30 ms of
-// round trip 130-260 ms. Three halves of the slowest of six opens plus
-// 100 ms leaves room for jitter, a busy machine and the prober's 100 ms
-// back-off, and still replays a lost round well inside a second.
+// knockd 0.8 answers a loss-free knock over a veth 20-100 ms after its
+// last packet (its capture buffer, the fork, iptables; a delayed command
+// adds its delay), and over 150 ± 30 ms of round trip 180-300 ms. Three
+// halves of the slowest of the last six plus 100 ms (150-250 ms on the
+// veth, 430-550 ms over the WAN) leaves room for jitter, a busy machine
+// and the prober's 100 ms back-off: of about 800 loss-free opens in the
+// lab one took a second round (the machine was busy), and its rule was
+// counted and closed. It still replays a lost round well inside a
+// second.
 //
 // The first contact waits a second: it covers a 300 ms round trip (an
 // intercontinental or mobile path) plus a door of 0.6 s (a script, the

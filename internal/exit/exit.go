@@ -10,7 +10,7 @@ import (
 	"fmt"
 )
 
-// The exit codes, documented in README.md and the man page.
+// The exit codes, documented in docs/exit-codes.md and the man page.
 const (
 	OK          = 0   // sent (and verified, when asked)
 	Failure     = 1   // network failure, or the port did not open

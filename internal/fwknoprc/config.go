@@ -355,7 +355,7 @@ func (c *Config) finish(st *state) *lineError {
 	}
 	if c.UseGPG && c.UseGPGAgent && c.GPGSigner != "" && c.GPGSigningPW == "" && !c.GPGNoSigningPW {
 		c.Issues = append(c.Issues, Issue{Line: c.Lines["USE_GPG_AGENT"], Name: "USE_GPG_AGENT",
-			Reason: "knock talks to no gpg-agent; it asks for the signing passphrase, or takes GPG_SIGNING_PW"})
+			Reason: "knock talks to no gpg-agent; put the signing passphrase in GPG_SIGNING_PW (knock keeps it with the profile), or use a key without one"})
 	}
 	return nil
 }

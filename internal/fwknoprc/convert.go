@@ -12,12 +12,26 @@ import (
 // fwknop's client would prompt for.
 var ErrNoKey = errors.New("no key in the stanza")
 
-// line names where a variable was set, for errors.
-func (c *Config) line(name string) string {
-	if l, ok := c.Lines[name]; ok {
-		return fmt.Sprintf("line %d: %s", l, name)
+// VarError is an error about the value of one variable: its name and
+// the line that set it (0 when unknown). It never holds the value.
+type VarError struct {
+	Line int
+	Name string
+	Err  error
+}
+
+func (e *VarError) Error() string {
+	if e.Line == 0 {
+		return e.Name + ": " + e.Err.Error()
 	}
-	return name
+	return fmt.Sprintf("line %d: %s: %v", e.Line, e.Name, e.Err)
+}
+
+func (e *VarError) Unwrap() error { return e.Err }
+
+// varErr ties err to the variable name as the stanza set it.
+func (c *Config) varErr(name string, err error) error {
+	return &VarError{Line: c.Lines[name], Name: name, Err: err}
 }
 
 // Keys returns the stanza's keys as fwknop's client picks them
@@ -25,7 +39,8 @@ func (c *Config) line(name string) string {
 // HMAC_KEY_BASE64; an HMAC key is used whenever there is one (USE_HMAC N
 // does not turn it off); with the digest and mode of the stanza. With
 // USE_GPG the Rijndael key is not needed: add the GPG keys with
-// [Config.GPGKeys]. Errors name the line, never a key.
+// [Config.GPGKeys]. Errors name the line, never a key; a bad key is a
+// [*VarError] naming the variable at fault.
 func (c *Config) Keys() (spa.Keys, error) {
 	k := spa.Keys{HMACDigest: c.HMACDigest, Mode: c.Mode}
 	keyName, hmacName := "KEY_BASE64", "HMAC_KEY_BASE64"
@@ -36,7 +51,7 @@ func (c *Config) Keys() (spa.Keys, error) {
 			keyName, k.Enc = "KEY", []byte(c.Key)
 		case c.KeyBase64 != "":
 			if k.Enc, err = spa.DecodeKey("KEY_BASE64", c.KeyBase64); err != nil {
-				return spa.Keys{}, fmt.Errorf("%s: %w", c.line("KEY_BASE64"), err)
+				return spa.Keys{}, c.varErr("KEY_BASE64", err)
 			}
 		default:
 			return spa.Keys{}, fmt.Errorf("%w: no KEY_BASE64 or KEY (fwknop would prompt for it)", ErrNoKey)
@@ -47,7 +62,7 @@ func (c *Config) Keys() (spa.Keys, error) {
 		hmacName, k.HMAC = "HMAC_KEY", []byte(c.HMACKey)
 	case c.HMACKeyBase64 != "":
 		if k.HMAC, err = spa.DecodeKey("HMAC_KEY_BASE64", c.HMACKeyBase64); err != nil {
-			return spa.Keys{}, fmt.Errorf("%s: %w", c.line("HMAC_KEY_BASE64"), err)
+			return spa.Keys{}, c.varErr("HMAC_KEY_BASE64", err)
 		}
 	case c.UseHMAC:
 		return spa.Keys{}, fmt.Errorf("%w: USE_HMAC is Y but there is no HMAC_KEY_BASE64 or HMAC_KEY (fwknop would prompt for it)", ErrNoKey)
@@ -61,22 +76,15 @@ func (c *Config) Keys() (spa.Keys, error) {
 		err = k.ValidateAs(keyName, hmacName)
 	}
 	if err != nil {
-		return spa.Keys{}, err
+		// A key too long is at fault, else the HMAC key (too long, or
+		// equal to the key).
+		name := hmacName
+		if len(k.Enc) > spa.MaxKeyLen {
+			name = keyName
+		}
+		return spa.Keys{}, c.varErr(name, err)
 	}
 	return k, nil
-}
-
-// GPGKeys picks GPG_RECIPIENT and GPG_SIGNER from an exported keyring and
-// unlocks the signer with the stanza's signing passphrase (or pw when the
-// stanza has none, for a prompt).
-func (c *Config) GPGKeys(ring *spa.GPGKeyring, pw []byte) (*spa.GPGKeys, error) {
-	if !c.UseGPG {
-		return nil, fmt.Errorf("%w: the stanza does not set USE_GPG Y", spa.ErrGPG)
-	}
-	if c.GPGSigningPW != "" {
-		pw = []byte(c.GPGSigningPW)
-	}
-	return ring.Keys(c.GPGRecipient, c.GPGSigner, pw)
 }
 
 // Request returns the access request of the stanza. server is the SPA
@@ -89,7 +97,7 @@ func (c *Config) Request(server netip.Addr) (spa.Request, error) {
 	}
 	acc, err := spa.ParseAccess(c.Access)
 	if err != nil {
-		return spa.Request{}, fmt.Errorf("%s: %w", c.line("ACCESS"), err)
+		return spa.Request{}, c.varErr("ACCESS", err)
 	}
 	r := spa.Request{
 		User:          c.SpoofUser,
@@ -100,13 +108,13 @@ func (c *Config) Request(server netip.Addr) (spa.Request, error) {
 	}
 	if c.AllowIP != "" && c.AllowIP != "source" {
 		if r.AllowIP, err = spa.ParseAllowIP(c.AllowIP); err != nil {
-			return spa.Request{}, fmt.Errorf("%s: %w", c.line("ALLOW_IP"), err)
+			return spa.Request{}, c.varErr("ALLOW_IP", err)
 		}
 	}
 	switch {
 	case c.NATAccess != "":
 		if r.NAT, err = spa.ParseNATAccess(c.NATAccess); err != nil {
-			return spa.Request{}, fmt.Errorf("%s: %w", c.line("NAT_ACCESS"), err)
+			return spa.Request{}, c.varErr("NAT_ACCESS", err)
 		}
 	case c.NATLocal:
 		r.NAT = spa.LocalNAT(server, acc)
@@ -154,4 +162,75 @@ func (c *Config) WaitPort() uint16 {
 		return 0
 	}
 	return r.WaitPort()
+}
+
+// Options returns the stanza as a request of knock's SPA client: keys,
+// request and transport settings as fwknop's client would send them.
+// With USE_GPG the GPG keys are not read here: set o.GPG from
+// [Config.GPGOptions]. Errors name the line, never a key.
+func (c *Config) Options() (spa.Options, error) {
+	keys, err := c.Keys()
+	if err != nil {
+		return spa.Options{}, err
+	}
+	o := spa.Options{
+		AllowIP:     c.AllowIP,
+		FWTimeout:   c.FWTimeout,
+		NAT:         c.NATAccess,
+		NATLocal:    c.NATLocal,
+		User:        c.SpoofUser,
+		Digest:      c.Digest,
+		TimeOffset:  c.TimeOffset,
+		Proto:       c.Proto,
+		Port:        c.ServerPort,
+		RandPort:    c.RandPort,
+		SourcePort:  c.SourcePort,
+		SpoofSource: c.SpoofSrc,
+		UserAgent:   c.UserAgent,
+		Keys:        keys,
+	}
+	if c.Access != "" {
+		acc, err := spa.ParseAccess(c.Access)
+		if err != nil {
+			return spa.Options{}, c.varErr("ACCESS", err)
+		}
+		for _, a := range acc {
+			o.Access = append(o.Access, a.String())
+		}
+	}
+	if c.Resolve {
+		o.AllowIP, o.ResolveURL, o.HTTPOnly = spa.AllowResolve, c.ResolveURL, c.HTTPOnly
+	}
+	// fwknop's client uses the NAT ports only with NAT access.
+	if c.NATAccess != "" || c.NATLocal {
+		o.NATPort, o.NATRand = c.NATPort, c.NATRand
+		if o.NATRand {
+			o.NATPort = 0
+		}
+	}
+	return o, nil
+}
+
+// GPGOptions picks the stanza's GPG_RECIPIENT and GPG_SIGNER from an
+// exported keyring (knock reads no GnuPG home: GPG_HOMEDIR is not used)
+// and returns them as a request carries them: a keyring holding only
+// those two keys, and the signing passphrase (GPG_SIGNING_PW, or KEY as
+// fwknop reads it with USE_GPG). It checks that the signer's key
+// unlocks.
+func (c *Config) GPGOptions(ring *spa.GPGKeyring) (*spa.GPGOptions, error) {
+	if !c.UseGPG {
+		return nil, fmt.Errorf("%w: the stanza does not set USE_GPG Y", spa.ErrGPG)
+	}
+	exported, err := ring.Export(c.GPGRecipient, c.GPGSigner)
+	if err != nil {
+		return nil, err
+	}
+	g := &spa.GPGOptions{Recipient: c.GPGRecipient, Signer: c.GPGSigner, Keyring: exported}
+	if c.GPGSigningPW != "" {
+		g.SigningPW = []byte(c.GPGSigningPW)
+	}
+	if _, err := ring.Keys(c.GPGRecipient, c.GPGSigner, g.SigningPW); err != nil {
+		return nil, err
+	}
+	return g, nil
 }

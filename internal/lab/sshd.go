@@ -88,6 +88,9 @@ func (l *Lab) Sshd(t testing.TB, extraConf ...string) *Sshd {
 		"AcceptEnv no",
 		"Subsystem sftp internal-sftp",
 		"LogLevel VERBOSE",
+		// Tests open many connections at once (knock forward); sshd's
+		// default 10:30:100 would turn some away.
+		"MaxStartups 100",
 	}
 	lines = append(lines, extraConf...)
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
@@ -147,7 +150,7 @@ func (l *Lab) Sshd(t testing.TB, extraConf ...string) *Sshd {
 // must insert (-I) its ACCEPT rule to get ahead of the DROP.
 func (l *Lab) SeedFirewall(t testing.TB) {
 	t.Helper()
-	Require(t, "iptables", "ip6tables")
+	Require(t, "iptables", "ip6tables", "flock")
 	for _, tool := range []string{"iptables", "ip6tables"} {
 		bin, _ := LookPath(tool)
 		l.MustExec(t, l.Server, bin, "-w", "-A", "INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
@@ -192,21 +195,34 @@ func (l *Lab) WaitNoAcceptRules(t testing.TB, timeout time.Duration) []string {
 // whose door "closeSSH" deletes it, for IPv4 and IPv6 knockers. open and
 // close are knockd sequences; both doors use tcpflags = syn.
 func SSHDoors(open, close string) string {
-	ipt, _ := LookPath("iptables")
-	ip6t, _ := LookPath("ip6tables")
+	ipt, ip6t := Firewall("iptables"), Firewall("ip6tables")
 	rule := "INPUT -s %IP% -p tcp --dport 22 -j ACCEPT"
 	return fmt.Sprintf(`[openSSH]
   sequence = %s
   seq_timeout = 5
   tcpflags = syn
-  command = %s -w -I %s
-  command_6 = %s -w -I %s
+  command = %s -I %s
+  command_6 = %s -I %s
 
 [closeSSH]
   sequence = %s
   seq_timeout = 5
   tcpflags = syn
-  command = %s -w -D %s
-  command_6 = %s -w -D %s
+  command = %s -D %s
+  command_6 = %s -D %s
 `, open, ipt, rule, ip6t, rule, close, ipt, rule, ip6t, rule)
+}
+
+// firewallLock serialises the firewall commands that the lab's doors run.
+const firewallLock = "/run/knock-lab-firewall.lock"
+
+// Firewall returns the command line a door runs tool (iptables or
+// ip6tables) with: through flock, with -w. knockd runs each door's
+// command as its own process, and two deletions of the same rule at once
+// (a door opened in two rounds, then closed twice) can leave one behind
+// on the nf_tables backend: the lock makes them take turns.
+func Firewall(tool string) string {
+	bin, _ := LookPath(tool)
+	flock, _ := LookPath("flock")
+	return flock + " " + firewallLock + " " + bin + " -w"
 }

@@ -1,18 +1,38 @@
-// Package manpage renders a cobra command tree as one roff man page: the
-// synopsis of every visible command, its description, its flags, the
-// examples, the exit status and a SEE ALSO list. It does no work at init
-// and depends on nothing but cobra and pflag, so a command that calls it
-// adds nothing to the program's start-up cost.
+// Package manpage renders a command tree as one roff man page: the
+// synopsis of every command, its description, its flags, the examples,
+// the exit status and a SEE ALSO list. [Markdown] renders one command of
+// the same tree as a section of a markdown page, for docs/. The tree is
+// plain data ([Command]), which cmd/knock reads off its cobra commands. It
+// does no work at init, so a command that calls it adds nothing to the
+// program's start-up cost.
 package manpage
 
 import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
+
+// Command is one command of the tree as a reference shows it.
+type Command struct {
+	Path string // "knock ssh"
+	// Uses are the synopsis lines after Path: "[flags] NAME [-- SSH-ARGS...]";
+	// nil for a command that only groups subcommands.
+	Uses    []string
+	Short   string
+	Long    string // the description; Short when empty
+	Example string
+	Flags   []Flag // the command's own flags, sorted
+}
+
+// Flag is one documented flag.
+type Flag struct {
+	Name, Shorthand string
+	Var             string // the value's name: "PORT", "string"; "" for a switch
+	Usage           string
+	Default         string // "" when not worth printing
+	Deprecated      string
+}
 
 // Page holds what the command tree does not know about its man page.
 type Page struct {
@@ -35,9 +55,13 @@ type Exit struct {
 	Meaning string
 }
 
-// Write renders root and all its visible subcommands as one man page.
-// Hidden and deprecated commands, and cobra's help command, are left out.
-func Write(w io.Writer, root *cobra.Command, p Page) error {
+// Write renders the tree as one man page: cmds[0] is the root command,
+// the others its subcommands in the order to show them.
+func Write(w io.Writer, cmds []Command, p Page) error {
+	if len(cmds) == 0 {
+		return fmt.Errorf("manpage: no command")
+	}
+	root := cmds[0]
 	if p.Section == "" {
 		p.Section = "1"
 	}
@@ -45,7 +69,7 @@ func Write(w io.Writer, root *cobra.Command, p Page) error {
 		p.Manual = "User Commands"
 	}
 	var b strings.Builder
-	name := root.Name()
+	name := root.Path
 	b.WriteString(`.\" Generated from the command tree of ` + name + "; do not edit.\n")
 	fmt.Fprintf(&b, ".TH %s %s %s %s %s\n", quote(strings.ToUpper(name)), p.Section,
 		quote(p.Date), quote(p.Source), quote(p.Manual))
@@ -53,7 +77,6 @@ func Write(w io.Writer, root *cobra.Command, p Page) error {
 	b.WriteString(".SH NAME\n")
 	b.WriteString(escapeLine(name+" - "+strings.ReplaceAll(root.Short, "\n", " ")) + "\n")
 
-	cmds := visible(root)
 	b.WriteString(".SH SYNOPSIS\n")
 	for i, c := range cmds {
 		if i > 0 {
@@ -65,32 +88,32 @@ func Write(w io.Writer, root *cobra.Command, p Page) error {
 	b.WriteString(".SH DESCRIPTION\n")
 	text(&b, description(root))
 
-	if fs := ownFlags(root); fs.HasAvailableFlags() {
+	if len(root.Flags) > 0 {
 		b.WriteString(".SH OPTIONS\n")
-		flags(&b, fs)
+		flags(&b, root.Flags)
 	}
 
 	if len(cmds) > 1 {
 		b.WriteString(".SH COMMANDS\n")
 		for _, c := range cmds[1:] {
-			b.WriteString(".SS " + quote(c.CommandPath()) + "\n")
+			b.WriteString(".SS " + quote(c.Path) + "\n")
 			synopsis(&b, c)
 			text(&b, description(c))
-			if fs := ownFlags(c); fs.HasAvailableFlags() {
+			if len(c.Flags) > 0 {
 				b.WriteString(".PP\nOptions:\n")
-				flags(&b, fs)
+				flags(&b, c.Flags)
 			}
 		}
 	}
 
 	if hasExamples(cmds) {
 		b.WriteString(".SH EXAMPLES\n")
-		for _, c := range cmds {
+		for i, c := range cmds {
 			if c.Example == "" {
 				continue
 			}
-			if c != root {
-				b.WriteString(".PP\n" + bold(c.CommandPath()) + ":\n")
+			if i > 0 {
+				b.WriteString(".PP\n" + bold(c.Path) + ":\n")
 			}
 			preformatted(&b, strings.Split(strings.TrimRight(c.Example, "\n"), "\n"))
 		}
@@ -118,20 +141,7 @@ func Write(w io.Writer, root *cobra.Command, p Page) error {
 	return err
 }
 
-// visible returns root and its available subcommands, depth first, in
-// cobra's (sorted) order.
-func visible(root *cobra.Command) []*cobra.Command {
-	out := []*cobra.Command{root}
-	for _, c := range root.Commands() {
-		if !c.IsAvailableCommand() || c.Name() == "help" {
-			continue
-		}
-		out = append(out, visible(c)...)
-	}
-	return out
-}
-
-func hasExamples(cmds []*cobra.Command) bool {
+func hasExamples(cmds []Command) bool {
 	for _, c := range cmds {
 		if c.Example != "" {
 			return true
@@ -140,84 +150,51 @@ func hasExamples(cmds []*cobra.Command) bool {
 	return false
 }
 
-func description(c *cobra.Command) string {
+func description(c Command) string {
 	if c.Long != "" {
 		return c.Long
 	}
 	return c.Short
 }
 
-// ownFlags is the flags a command defines itself (persistent ones
-// included), without --help, which every command has.
-func ownFlags(c *cobra.Command) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(c.Name(), pflag.ContinueOnError)
-	fs.SortFlags = true
-	c.NonInheritedFlags().VisitAll(func(f *pflag.Flag) {
-		if f.Name != "help" || c.Parent() == nil {
-			fs.AddFlag(f)
-		}
-	})
-	return fs
-}
-
 // synopsis writes the command's path in bold and its arguments in roman.
-func synopsis(b *strings.Builder, c *cobra.Command) {
-	if !c.Runnable() {
-		b.WriteString(bold(c.CommandPath()) + " " + escape("COMMAND ...") + "\n")
+func synopsis(b *strings.Builder, c Command) {
+	if c.Uses == nil {
+		b.WriteString(bold(c.Path) + " " + escape("COMMAND ...") + "\n")
 		return
 	}
-	// A Use line may offer alternatives: "knock [flags] A | knock [flags] B".
-	for i, alt := range strings.Split(c.Use, " | ") {
+	for i, args := range c.Uses {
 		if i > 0 {
 			b.WriteString(".br\n")
 		}
-		_, args, _ := strings.Cut(alt, " ")
-		if c.HasAvailableFlags() && !c.DisableFlagsInUseLine && !strings.Contains(args, "[flags]") {
-			args = strings.TrimSpace("[flags] " + args)
-		}
-		line := bold(c.CommandPath())
+		line := bold(c.Path)
 		if args != "" {
-			line += " " + escape(args)
+			line += " " + escape(flat(args))
 		}
 		b.WriteString(line + "\n")
 	}
 }
 
-// flags writes one tagged paragraph per visible flag.
-func flags(b *strings.Builder, fs *pflag.FlagSet) {
-	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Hidden {
-			return
-		}
-		varname, usage := pflag.UnquoteUsage(f)
+// flags writes one tagged paragraph per flag.
+func flags(b *strings.Builder, fs []Flag) {
+	for _, f := range fs {
 		tag := ""
-		if f.Shorthand != "" && f.ShorthandDeprecated == "" {
-			tag = bold("-"+f.Shorthand) + ", "
+		if f.Shorthand != "" {
+			tag = bold("-"+flat(f.Shorthand)) + ", "
 		}
-		tag += bold("--" + f.Name)
-		if varname != "" {
-			tag += " " + italic(varname)
+		tag += bold("--" + flat(f.Name))
+		if f.Var != "" {
+			tag += " " + italic(flat(f.Var))
 		}
+		usage := f.Usage
 		if f.Deprecated != "" {
 			usage += " (deprecated: " + f.Deprecated + ")"
 		}
-		if d := defaultValue(f); d != "" {
-			usage += " (default " + d + ")"
+		if f.Default != "" {
+			usage += " (default " + f.Default + ")"
 		}
 		b.WriteString(".TP\n" + tag + "\n" + escapeLine(usage) + "\n")
-	})
-}
-
-// defaultValue is the default worth printing: not zero, not empty.
-func defaultValue(f *pflag.Flag) string {
-	switch f.DefValue {
-	case "", "0", "false", "[]", "<nil>", "0s":
-		return ""
 	}
-	if f.Value.Type() == "string" {
-		return fmt.Sprintf("%q", f.DefValue)
-	}
-	return f.DefValue
 }
 
 // text renders help text: paragraphs separated by blank lines are filled;
@@ -270,6 +247,9 @@ func preformatted(b *strings.Builder, lines []string) {
 	}
 	b.WriteString(".fi\n.RE\n")
 }
+
+// flat puts a one-line field on one line.
+func flat(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
 // seeAlso renders "name(N)" as a bold name and its section.
 func seeAlso(s string) string {

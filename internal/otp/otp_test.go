@@ -20,9 +20,10 @@ func vectorSecret() []byte {
 }
 
 // TestOTPVectors pins the derivation. The expected lines were computed by an
-// independent implementation of the README's description (Python's hmac
-// module), so a change here is a change of the wire format: it breaks
-// every server file in use and needs a new Label.
+// independent implementation of docs/otp.md's description (its Python
+// reference, which the docs test runs), so a change here is a change of
+// the wire format: it breaks every server file in use and needs a new
+// Label.
 func TestOTPVectors(t *testing.T) {
 	tests := []struct {
 		counter uint64

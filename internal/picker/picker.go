@@ -44,6 +44,14 @@ type Actions interface {
 	Close(ctx context.Context, name string) (string, error)
 }
 
+// Forwards is what the f key needs; Actions may implement it. Forward
+// starts the forwards a profile carries, or stops them when they run (the
+// door closes); Forwarding returns one status line per running forward.
+type Forwards interface {
+	Forward(ctx context.Context, name string) (string, error)
+	Forwarding() []string
+}
+
 // Source loads entries; it may report problems (a broken ssh_config
 // line) and still return what it could read.
 type Source func() ([]Entry, []error)
@@ -104,6 +112,7 @@ type Model struct {
 	statusOK bool
 	warnings []string
 	help     bool
+	fwd      []string // status lines of running forwards
 	width    int
 	height   int
 	outcome  Outcome
@@ -112,7 +121,7 @@ type Model struct {
 }
 
 type keys struct {
-	enter, knock, close, help, quit key.Binding
+	enter, knock, close, forward, help, quit key.Binding
 }
 
 type styles struct {
@@ -162,11 +171,12 @@ func New(opts Options) *Model {
 	m.list = l
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Dot))
 	m.keys = keys{
-		enter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "knock, then ssh")),
-		knock: key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "knock only")),
-		close: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "send close sequence")),
-		help:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		quit:  key.NewBinding(key.WithKeys("q", "esc", "ctrl+c"), key.WithHelp("q/esc", "quit")),
+		enter:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "knock, then ssh")),
+		knock:   key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "knock only")),
+		close:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "send close sequence")),
+		forward: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "start or stop the profile's forwards")),
+		help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		quit:    key.NewBinding(key.WithKeys("q", "esc", "ctrl+c"), key.WithHelp("q/esc", "quit")),
 	}
 	return m
 }
@@ -245,6 +255,7 @@ func (m *Model) listHeight() int {
 	if len(m.warnings) > 0 {
 		h--
 	}
+	h -= len(m.fwd)
 	if h < 3 {
 		h = 3
 	}
@@ -264,7 +275,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.list.SetSize(m.width, m.listHeight())
 		return m, cmd
 	case actionDoneMsg:
-		return m, m.finish(msg)
+		cmd := m.finish(msg)
+		return m, tea.Batch(cmd, m.pollForwards())
+	case forwardTickMsg:
+		return m, m.pollForwards()
 	case spinner.TickMsg:
 		if m.busy == "" {
 			return m, nil
@@ -311,11 +325,54 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.start("knock")
 		case key.Matches(msg, m.keys.close):
 			return m, m.start("close")
+		case key.Matches(msg, m.keys.forward):
+			if _, ok := m.opts.Actions.(Forwards); ok {
+				return m, m.start("forward")
+			}
 		}
 	}
+	if fm, ok := msg.(stampedMatches); ok {
+		// Matches of an older filter text, arriving after newer ones,
+		// would replace them: keep only those of the text shown.
+		if fm.term != m.list.FilterValue() {
+			return m, nil
+		}
+		msg = fm.matches
+	}
+	filtering := m.list.SettingFilter()
 	var cmd tea.Cmd
 	m.list, cmd = m.list.Update(msg)
+	if filtering && cmd != nil {
+		cmd = stamp(m.list.FilterValue(), cmd)
+	}
 	return m, cmd
+}
+
+// stampedMatches are filter matches with the filter text they are for.
+type stampedMatches struct {
+	term    string
+	matches list.FilterMatchesMsg
+}
+
+// stamp makes the filter matches that cmd computes (the list filters in
+// the background, one command per keystroke, and their results may come
+// in any order) carry the filter text they were computed for.
+func stamp(term string, cmd tea.Cmd) tea.Cmd {
+	return func() tea.Msg {
+		switch msg := cmd().(type) {
+		case list.FilterMatchesMsg:
+			return stampedMatches{term, msg}
+		case tea.BatchMsg:
+			for i, c := range msg {
+				if c != nil {
+					msg[i] = stamp(term, c)
+				}
+			}
+			return msg
+		default:
+			return msg
+		}
+	}
 }
 
 func (m *Model) selected() (Entry, bool) {
@@ -329,9 +386,9 @@ func (m *Model) start(action string) tea.Cmd {
 	if !ok || m.opts.Actions == nil {
 		return nil
 	}
-	verb := "knocking"
-	if action == "close" {
-		verb = "closing"
+	verb := map[string]string{"close": "closing", "forward": "forwarding"}[action]
+	if verb == "" {
+		verb = "knocking"
 	}
 	m.busy = verb + " " + e.Name
 	m.status = ""
@@ -345,9 +402,12 @@ func (m *Model) start(action string) tea.Cmd {
 		defer cancel()
 		var summary string
 		var err error
-		if action == "close" {
+		switch action {
+		case "close":
 			summary, err = acts.Close(ctx, e.Name)
-		} else {
+		case "forward":
+			summary, err = acts.(Forwards).Forward(ctx, e.Name)
+		default:
 			summary, err = acts.Knock(ctx, e.Name)
 		}
 		return actionDoneMsg{name: e.Name, action: action, summary: summary, err: err, at: time.Now()}
@@ -364,7 +424,7 @@ func (m *Model) finish(msg actionDoneMsg) tea.Cmd {
 		m.status = fmt.Sprintf("✓ %s: %s", msg.name, msg.summary)
 		m.statusOK = true
 	}
-	if msg.action != "close" {
+	if msg.action == "knock" || msg.action == "ssh" {
 		items := m.list.Items()
 		for i, it := range items {
 			e := it.(item).e
@@ -380,6 +440,26 @@ func (m *Model) finish(msg actionDoneMsg) tea.Cmd {
 		return tea.Quit
 	}
 	return nil
+}
+
+type forwardTickMsg struct{}
+
+// pollForwards reads the forwards' status lines, and keeps reading them
+// every second while any runs.
+func (m *Model) pollForwards() tea.Cmd {
+	f, ok := m.opts.Actions.(Forwards)
+	if !ok {
+		return nil
+	}
+	before := len(m.fwd)
+	m.fwd = f.Forwarding()
+	if len(m.fwd) != before {
+		m.list.SetSize(m.width, m.listHeight())
+	}
+	if len(m.fwd) == 0 {
+		return nil
+	}
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return forwardTickMsg{} })
 }
 
 // refilter applies the filter that changing the items started, at once:
@@ -415,6 +495,9 @@ func (m *Model) View() string {
 		b.WriteString(m.list.View())
 	}
 	b.WriteString("\n")
+	for _, l := range m.fwd {
+		b.WriteString(m.styles.dim.Render(truncate(l, m.width)) + "\n")
+	}
 	if len(m.warnings) > 0 {
 		w := m.warnings[0]
 		if n := len(m.warnings); n > 1 {
@@ -431,7 +514,7 @@ func (m *Model) View() string {
 		b.WriteString(m.styles.bad.Render(truncate(m.status, m.width)))
 	}
 	b.WriteString("\n")
-	b.WriteString(m.styles.dim.Render(truncate("enter knock+ssh · k knock · c close · / filter · ? help · q quit", m.width)))
+	b.WriteString(m.styles.dim.Render(truncate("enter knock+ssh · k knock · c close · f forwards · / filter · ? help · q quit", m.width)))
 	return b.String()
 }
 
@@ -442,7 +525,7 @@ func (m *Model) emptyView() string {
 		"No profiles and no Host entries in ~/.ssh/config were found.",
 		"Add a profile, then run knock again:",
 		"",
-		"  knock profile add myserver --host server.example --open 7000,8000,9000 --close 9000,8000,7000",
+		"  knock profile add myserver --host server.example    (asks for the sequence, without echo)",
 		"  knock profile import /etc/knockd.conf --host server.example",
 		"",
 		"See knock profile --help.",
@@ -460,6 +543,7 @@ func (m *Model) helpView() string {
 		"  enter     knock the host, verify, then run ssh; the close sequence follows ssh",
 		"  k         knock only and stay here",
 		"  c         send the close sequence",
+		"  f         start the profile's forwards (knock forward NAME), or stop them",
 		"  /         filter as you type (fuzzy); enter applies, esc clears",
 		"  ↑/↓ j     move; pgup/pgdn page; g/G first/last",
 		"  ?         this help (any key returns)",

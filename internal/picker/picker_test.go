@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/list"
 	tea "github.com/charmbracelet/bubbletea"
 )
 
@@ -71,6 +73,9 @@ func drive(t *testing.T, m *Model, msgs ...tea.Msg) {
 
 type quitMsg struct{}
 
+// cmdWait is how long drive waits for a command before dropping it.
+var cmdWait = 150 * time.Millisecond
+
 func runCmd(c tea.Cmd) []tea.Msg {
 	if c == nil {
 		return nil
@@ -86,7 +91,7 @@ func runCmd(c tea.Cmd) []tea.Msg {
 			return []tea.Msg{quitMsg{}}
 		}
 		return []tea.Msg{msg}
-	case <-time.After(150 * time.Millisecond):
+	case <-time.After(cmdWait):
 		return nil
 	}
 }
@@ -237,6 +242,11 @@ func TestPickerManyHosts(t *testing.T) {
 		es[i] = Entry{Name: fmt.Sprintf("host-%04d", i), Host: fmt.Sprintf("h%d.example.org", i)}
 	}
 	m := newTestModel(t, fastOf(es), nil, &fakeActions{})
+	// Filtering 5000 hosts may take a while under the race detector: wait
+	// for every command (a steady cursor starts no blink timers).
+	m.list.FilterInput.Cursor.SetMode(cursor.CursorStatic)
+	defer func(w time.Duration) { cmdWait = w }(cmdWait)
+	cmdWait = 10 * time.Second
 	drive(t, m, typed("/host-4321")...)
 	if e, ok := m.selected(); !ok || e.Name != "host-4321" {
 		t.Fatalf("filter over 5000 hosts selected %+v", e)
@@ -252,5 +262,67 @@ func BenchmarkFirstFrame(b *testing.B) {
 		m := New(Options{Fast: fastOf(es), NoColor: true})
 		m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 		_ = m.View()
+	}
+}
+
+// forwardActions also runs forwards.
+type forwardActions struct {
+	fakeActions
+	running map[string]bool
+}
+
+func (f *forwardActions) Forward(_ context.Context, name string) (string, error) {
+	if f.running[name] {
+		delete(f.running, name)
+		return "forwards stopped, door closed", nil
+	}
+	f.running[name] = true
+	return "forwarding 127.0.0.1:15432 -> 5432", nil
+}
+
+func (f *forwardActions) Forwarding() []string {
+	var lines []string
+	for name := range f.running {
+		lines = append(lines, "knock forward 127.0.0.1:15432 -> "+name+":5432  door open")
+	}
+	return lines
+}
+
+// f starts a profile's forwards and shows their status under the list;
+// f again stops them. Without the Forwards interface, f does nothing.
+func TestForwardKey(t *testing.T) {
+	acts := &forwardActions{running: map[string]bool{}}
+	m := New(Options{Fast: func() ([]Entry, []error) { return testEntries(), nil }, Actions: acts, NoColor: true})
+	drive(t, m, tea.WindowSizeMsg{Width: 100, Height: 20})
+	drive(t, m, typed("f")...) // db, the first profile
+	if !acts.running["db"] || !strings.Contains(m.View(), "knock forward 127.0.0.1:15432 -> db:5432  door open") || !strings.Contains(m.View(), "✓ db: forwarding") {
+		t.Fatalf("after f:\n%s", m.View())
+	}
+	drive(t, m, typed("f")...)
+	if acts.running["db"] || strings.Contains(m.View(), "knock forward 127.0.0.1") {
+		t.Fatalf("after a second f:\n%s", m.View())
+	}
+	plain := New(Options{Fast: func() ([]Entry, []error) { return testEntries(), nil }, Actions: &fakeActions{}, NoColor: true})
+	drive(t, plain, typed("f")...)
+	if strings.Contains(plain.View(), "forwarding") {
+		t.Fatalf("f without forwards:\n%s", plain.View())
+	}
+}
+
+// The matches of an older filter text, arriving late, do not replace
+// those of the text shown (bubbles filters each keystroke in the
+// background, and a loaded machine may finish them out of order).
+func TestStaleFilterMatchesDropped(t *testing.T) {
+	m := newTestModel(t, fastOf(testEntries()), nil, &fakeActions{})
+	drive(t, m, typed("/web")...)
+	before := m.View()
+	if !strings.Contains(before, "web") || strings.Contains(before, "bastion") {
+		t.Fatalf("filter web:\n%s", before)
+	}
+	// Matches computed for "w" (empty here: what an old filter might
+	// have found) come last.
+	m.Update(stampedMatches{term: "w", matches: list.FilterMatchesMsg(nil)})
+	if after := m.View(); after != before {
+		t.Fatalf("stale matches applied:\n%s", after)
 	}
 }

@@ -17,7 +17,7 @@ func writeFileAtomic(path string, data []byte) error { return writeFile(path, da
 // caches that may be lost in a crash but must never be half-written.
 func writeFile(path string, data []byte, durable bool) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -50,6 +50,9 @@ func writeFile(path string, data []byte, durable bool) (err error) {
 	}
 	return nil
 }
+
+// tempPattern names the temporary files of writes to name.
+func tempPattern(name string) string { return "." + name + ".tmp-*" }
 
 // syncDir makes a rename durable; Windows cannot open directories for
 // syncing, and there the rename is durable once MoveFileEx returns.

@@ -17,7 +17,7 @@ const (
 	formatVersion  = 1
 
 	// maxRecord bounds what the decoders accept.
-	maxRecord = 16 << 10
+	maxRecord = 32 << 10
 	// maxFile bounds a file store or export.
 	maxFile = 8 << 20
 )

@@ -3,16 +3,18 @@ package profiles
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"runtime"
 	"sort"
+
+	"github.com/a-knock/knock/internal/exit"
+	"github.com/a-knock/knock/internal/safeio"
 )
 
 // ErrPermissions is returned when the profiles file is readable by other
 // users: knock refuses it, as ssh refuses a loose private key.
-var ErrPermissions = errors.New("permissions too open")
+var ErrPermissions = exit.Usage(errors.New("permissions too open"))
 
 // fileStore keeps every profile in one JSON file, mode 0600. Callers hold
 // the profiles lock around read-modify-write sequences.
@@ -20,28 +22,28 @@ type fileStore struct{ path string }
 
 func (s *fileStore) name() StoreName { return StoreFile }
 
-// load reads the file; a missing file is an empty store.
+// load reads the file; a missing file is an empty store. Anything but a
+// regular file (a FIFO would block the read, /dev/zero never end it) is
+// refused before it is opened.
 func (s *fileStore) load() ([]*Profile, error) {
-	f, err := os.Open(s.path)
+	st, err := os.Stat(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read profiles file: %w", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read profiles file: %w", err)
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("profiles file %s: %w: not a regular file", s.path, ErrCorrupt)
 	}
 	if err := checkPerm(s.path, st.Mode()); err != nil {
 		return nil, err
 	}
-	if st.Size() > maxFile {
-		return nil, fmt.Errorf("profiles file %s: %w: %d bytes", s.path, ErrCorrupt, st.Size())
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	b, err := safeio.ReadFile(s.path, maxFile)
 	if err != nil {
+		if errors.Is(err, safeio.ErrTooLarge) || errors.Is(err, safeio.ErrNotRegular) {
+			return nil, fmt.Errorf("profiles file %s: %w: %v", s.path, ErrCorrupt, err)
+		}
 		return nil, fmt.Errorf("read profiles file %s: %w", s.path, err)
 	}
 	ps, err := DecodeList(b)

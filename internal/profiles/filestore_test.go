@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/a-knock/knock/internal/exit"
 )
 
 // TestMain doubles as the worker of TestProfileFileStoreConcurrentWriters: with
@@ -171,5 +173,52 @@ func TestProfileUpdateErrorWritesNothing(t *testing.T) {
 	p, _, _ := s.Get("a")
 	if p.Open != "1:tcp" {
 		t.Errorf("open %q", p.Open)
+	}
+}
+
+// A writer killed between creating its temporary copy of the store and
+// renaming it leaves the copy behind; the next writer, under the lock,
+// removes it, since it holds every secret of the store.
+func TestStaleTempFilesRemoved(t *testing.T) {
+	dir := t.TempDir()
+	s, err := New(Options{Dir: dir, NoKeyring: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(&Profile{Name: "a", Open: "1"}, StoreFile); err != nil {
+		t.Fatal(err)
+	}
+	stale := []string{filepath.Join(dir, ".profiles.json.tmp-123"), filepath.Join(dir, ".names.tmp-9")}
+	for _, f := range stale {
+		if err := os.WriteFile(f, []byte("secrets"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := filepath.Join(dir, "keep.tmp-1")
+	os.WriteFile(other, nil, 0o600)
+	if err := s.Add(&Profile{Name: "b", Open: "2"}, StoreFile); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range stale {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s left behind: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("an unrelated file went: %v", err)
+	}
+}
+
+// A store that is not a regular file is refused before it is opened (a
+// FIFO would block forever), as bad input.
+func TestStoreNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := New(Options{Dir: dir, NoKeyring: true})
+	if err := os.Mkdir(filepath.Join(dir, "profiles.json"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.Get("a")
+	if !errors.Is(err, ErrCorrupt) || exit.Code(err) != exit.UsageCode || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("a directory as the store: %v", err)
 	}
 }

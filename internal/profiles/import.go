@@ -11,6 +11,7 @@ import (
 
 	"github.com/a-knock/knock/internal/fwknoprc"
 	"github.com/a-knock/knock/internal/knockdconf"
+	"github.com/a-knock/knock/internal/spa"
 )
 
 // ImportOptions tune an import.
@@ -18,6 +19,38 @@ type ImportOptions struct {
 	// Host is given to every imported profile; when empty, profiles get
 	// no host and their names resolve through ~/.ssh/config.
 	Host string
+	// Only, when not empty, imports only these stanzas or doors, each
+	// named as the file names it (ignoring case) or as the profile it
+	// would become.
+	Only []string
+	// As names the one profile the import yields, instead of the name
+	// taken from the file (an error when it yields several).
+	As string
+	// GPGKeyring holds exported GPG keys (gpg --export and
+	// --export-secret-keys output) for fwknoprc stanzas with USE_GPG.
+	GPGKeyring *spa.GPGKeyring
+
+	matched map[string]bool // Only entries that matched, lower case
+}
+
+// selected reports whether a stanza or door known by any of names is to
+// be imported, and notes which Only entries matched.
+func (o ImportOptions) selected(names ...string) bool {
+	if len(o.Only) == 0 {
+		return true
+	}
+	hit := false
+	for _, want := range o.Only {
+		for _, n := range names {
+			if n != "" && strings.EqualFold(want, n) {
+				hit = true
+				if o.matched != nil {
+					o.matched[strings.ToLower(want)] = true
+				}
+			}
+		}
+	}
+	return hit
 }
 
 // importer reads one foreign format into profiles. Detect looks at the
@@ -61,9 +94,25 @@ func Import(file string, data []byte, opt ImportOptions) (*ImportResult, error) 
 		if !im.Detect(data) {
 			continue
 		}
+		opt.matched = map[string]bool{}
 		ps, warns, err := im.Import(file, data, opt)
 		if err != nil {
 			return nil, err
+		}
+		for _, want := range opt.Only {
+			if !opt.matched[strings.ToLower(want)] {
+				return nil, fmt.Errorf("%s: %w: --only %s: no stanza, door or profile of that name", file, ErrInvalid, want)
+			}
+		}
+		if opt.As != "" {
+			if len(ps) != 1 {
+				var names []string
+				for _, p := range ps {
+					names = append(names, p.Name)
+				}
+				return nil, fmt.Errorf("%s: %w: --as names one profile, but the file yields %d (%s); pick one with --only", file, ErrInvalid, len(ps), strings.Join(names, ", "))
+			}
+			ps[0].Name = opt.As
 		}
 		seen := map[string]bool{}
 		for _, p := range ps {
@@ -83,12 +132,18 @@ func Import(file string, data []byte, opt ImportOptions) (*ImportResult, error) 
 	return nil, fmt.Errorf("%s: %w (knock reads: %s)", file, ErrUnknownFormat, strings.Join(names, ", "))
 }
 
-func importExport(file string, data []byte, _ ImportOptions) ([]*Profile, []string, error) {
+func importExport(file string, data []byte, opt ImportOptions) ([]*Profile, []string, error) {
 	ps, err := DecodeList(data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return ps, nil, nil
+	var out []*Profile
+	for _, p := range ps {
+		if opt.selected(p.Name) {
+			out = append(out, p)
+		}
+	}
+	return out, nil, nil
 }
 
 // Regular expressions are compiled on first use, not at start-up.
@@ -115,7 +170,7 @@ func isKnockdConf(b []byte) bool {
 // importKnockd turns each door into a profile; doors [openX] and
 // [closeX] become one profile x with open and close sequences. A single
 // --dport N in the door's start command becomes the wait port.
-func importKnockd(file string, data []byte, _ ImportOptions) ([]*Profile, []string, error) {
+func importKnockd(file string, data []byte, opt ImportOptions) ([]*Profile, []string, error) {
 	cfg, err := knockdconf.Parse(file, bytes.NewReader(data))
 	if err != nil {
 		return nil, nil, err
@@ -141,6 +196,13 @@ func importKnockd(file string, data []byte, _ ImportOptions) ([]*Profile, []stri
 			}
 		} else if rest, ok := strings.CutPrefix(lower, "close"); ok && byName["open"+rest] != nil {
 			continue // imported with its open door
+		}
+		closeName := ""
+		if closeDoor != nil {
+			closeName = closeDoor.Name
+		}
+		if !opt.selected(d.Name, closeName, name) {
+			continue
 		}
 		if d.OneTimeSequences != "" || (closeDoor != nil && closeDoor.OneTimeSequences != "") {
 			warns = append(warns, fmt.Sprintf("%s:%d: door [%s] uses one_time_sequences; not imported", file, d.Line, d.Name))

@@ -2,7 +2,9 @@ package profiles
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -11,173 +13,198 @@ import (
 )
 
 // importFwknoprc turns each named stanza of an fwknoprc into an SPA
-// profile, [default] applied first. A stanza using something knock cannot
-// send (GPG, another digest, HTTP address resolution ...) is not imported
-// and a warning names each such line; malformed values fail the import
-// with file:line.
-func importFwknoprc(file string, data []byte, _ ImportOptions) ([]*Profile, []string, error) {
+// profile, resolved as fwknop's client resolves `-n NAME`: [default]
+// first, then the stanza, line by line. A file with [default] alone (what
+// fwknop uses without -n) becomes one profile named after the file. A
+// stanza whose packet knock cannot send as fwknop would (an unknown
+// variable, a missing key, GPG keys it cannot read) is not imported, and
+// a warning names each line at fault with file:line; settings that
+// change nothing in the packet are warned about once. Malformed values
+// fail the import with file:line; no message holds a key.
+func importFwknoprc(file string, data []byte, opt ImportOptions) ([]*Profile, []string, error) {
 	f, err := fwknoprc.Parse(file, bytes.NewReader(data))
 	if err != nil {
 		return nil, nil, err
 	}
-	var ps []*Profile
-	var warns []string
-	warned := map[int]bool{}
+	ring := opt.GPGKeyring
+	type stanza struct {
+		name, profile string
+		line          int
+	}
+	var todo []stanza
 	used := map[string]bool{}
 	for _, st := range f.Named {
-		c, err := f.Resolve(st.Name)
+		todo = append(todo, stanza{st.Name, spaProfileName(st.Name, used), st.Line})
+		used[todo[len(todo)-1].profile] = true
+	}
+	if len(todo) == 0 && f.Default != nil {
+		// fwknop without -n: [default] alone, named after the file.
+		todo = append(todo, stanza{fwknoprc.DefaultStanza, spaProfileName(rcBaseName(file), used), f.Default.Line})
+	}
+	im := &rcImport{file: file, ring: ring, warned: map[int]bool{}}
+	var ps []*Profile
+	for _, st := range todo {
+		if !opt.selected(st.name, st.profile) {
+			continue
+		}
+		c, err := f.Resolve(st.name)
 		if err != nil {
 			return nil, nil, err
 		}
-		var fatal []string
-		for _, is := range c.Issues {
-			msg := fmt.Sprintf("%s:%d: %s: %s", file, is.Line, is.Name, is.Reason)
-			if is.Fatal {
-				fatal = append(fatal, msg)
-			} else if !warned[is.Line] {
-				warned[is.Line] = true
-				warns = append(warns, msg)
-			}
-		}
-		if len(fatal) > 0 {
-			for _, m := range fatal {
-				warns = append(warns, fmt.Sprintf("%s; stanza [%s] not imported", m, st.Name))
-			}
-			continue
-		}
-		p, skip, err := stanzaProfile(file, st, c, used)
+		p, err := im.stanza(st.name, st.line, st.profile, c)
 		if err != nil {
 			return nil, nil, err
 		}
-		if skip != "" {
-			warns = append(warns, skip)
-			continue
+		if p != nil {
+			ps = append(ps, p)
 		}
-		used[p.Name] = true
-		ps = append(ps, p)
 	}
-	if len(ps) == 0 && len(warns) == 0 {
-		warns = append(warns, fmt.Sprintf("%s: no named stanzas", file))
+	if len(todo) == 0 {
+		im.warns = append(im.warns, fmt.Sprintf("%s: no stanzas", file))
 	}
-	return ps, warns, nil
+	return ps, im.warns, nil
 }
 
-// stanzaProfile converts one resolved stanza. It returns a warning instead
-// of a profile when the stanza lacks what an SPA packet needs, and an
-// error naming file:line for a malformed value.
-func stanzaProfile(file string, st *fwknoprc.Stanza, c *fwknoprc.Config, used map[string]bool) (*Profile, string, error) {
-	at := func(name string) string {
-		if l, ok := c.Lines[name]; ok {
-			return fmt.Sprintf("%s:%d", file, l)
+// rcBaseName is the file's name without directories and a leading dot:
+// "fwknoprc" for ~/.fwknoprc and for standard input.
+func rcBaseName(file string) string {
+	if file == "-" || file == "" {
+		return "fwknoprc"
+	}
+	return strings.TrimLeft(filepath.Base(file), ".")
+}
+
+// rcImport is one fwknoprc import in progress.
+type rcImport struct {
+	file   string
+	ring   *spa.GPGKeyring
+	warns  []string
+	warned map[int]bool // lines warned about: [default] lines show up in every stanza
+}
+
+func (im *rcImport) warn(line int, format string, args ...any) {
+	if im.warned[line] {
+		return
+	}
+	im.warned[line] = true
+	im.warns = append(im.warns, fmt.Sprintf("%s:%d: ", im.file, line)+fmt.Sprintf(format, args...))
+}
+
+// stanza converts one resolved stanza. It returns nil and a warning when
+// the stanza cannot be imported as fwknop would send it, and an error
+// naming file:line for a malformed value.
+func (im *rcImport) stanza(name string, line int, profile string, c *fwknoprc.Config) (*Profile, error) {
+	skip := func(at int, format string, args ...any) (*Profile, error) {
+		im.warns = append(im.warns, fmt.Sprintf("%s:%d: stanza [%s]: %s; not imported", im.file, at, name, fmt.Sprintf(format, args...)))
+		return nil, nil
+	}
+	bad := func(err error) error {
+		at := line
+		var ve *fwknoprc.VarError
+		if errors.As(err, &ve) && ve.Line != 0 {
+			at, err = ve.Line, ve.Err
 		}
-		return fmt.Sprintf("%s:%d", file, st.Line)
+		return fmt.Errorf("%s:%d: stanza [%s]: %w", im.file, at, name, err)
 	}
-	bad := func(name string, err error) error {
-		return fmt.Errorf("%s: stanza [%s]: %w", at(name), st.Name, err)
-	}
-	skip := func(format string, args ...any) string {
-		return fmt.Sprintf("%s:%d: stanza [%s]: %s; not imported", file, st.Line, st.Name, fmt.Sprintf(format, args...))
-	}
-	// Keys: the base64 form wins, as in fwknop.
-	keyName, key := "KEY_BASE64", []byte(nil)
-	var err error
-	switch {
-	case c.KeyBase64 != "":
-		if key, err = spa.DecodeKey("KEY_BASE64", c.KeyBase64); err != nil {
-			return nil, "", bad("KEY_BASE64", err)
+	lineOf := func(v string) int {
+		if l, ok := c.Lines[v]; ok {
+			return l
 		}
-	case c.Key != "":
-		keyName, key = "KEY", []byte(c.Key)
-	default:
-		return nil, skip("no KEY_BASE64 or KEY (fwknop would prompt for it; knock needs it in the stanza)"), nil
+		return line
 	}
-	hmacName, hmacKey := "HMAC_KEY_BASE64", []byte(nil)
-	switch {
-	case c.HMACKeyBase64 != "":
-		if hmacKey, err = spa.DecodeKey("HMAC_KEY_BASE64", c.HMACKeyBase64); err != nil {
-			return nil, "", bad("HMAC_KEY_BASE64", err)
+	fatal := false
+	for _, is := range c.Issues {
+		if is.Fatal {
+			fatal = true
+			im.warns = append(im.warns, fmt.Sprintf("%s:%d: %s: %s; stanza [%s] not imported", im.file, is.Line, is.Name, is.Reason, name))
+		} else {
+			im.warn(is.Line, "%s: %s", is.Name, is.Reason)
 		}
-	case c.HMACKey != "":
-		hmacName, hmacKey = "HMAC_KEY", []byte(c.HMACKey)
-	case c.UseHMAC:
-		return nil, skip("USE_HMAC is Y but there is no HMAC_KEY_BASE64 or HMAC_KEY"), nil
 	}
-	if c.UseHMACSet && !c.UseHMAC && hmacKey != nil {
-		// fwknop sends no HMAC with USE_HMAC N, whatever the key.
-		hmacKey = nil
-	}
-	keys := spa.Keys{Enc: key, HMAC: hmacKey}
-	if err := keys.ValidateAs(keyName, hmacName); err != nil {
-		name := keyName
-		if len(key) <= spa.MaxKeyLen {
-			name = hmacName
-		}
-		return nil, "", bad(name, err)
+	if fatal {
+		return nil, nil
 	}
 	if c.Access == "" {
-		return nil, skip("no ACCESS (such as tcp/22)"), nil
+		return skip(line, "no ACCESS (such as tcp/22)")
 	}
-	acc, err := spa.ParseAccess(c.Access)
+	o, err := c.Options()
+	if errors.Is(err, fwknoprc.ErrNoKey) {
+		return skip(line, "%v (knock needs the keys in the stanza)", err)
+	}
 	if err != nil {
-		return nil, "", bad("ACCESS", err)
+		return nil, bad(err)
 	}
-	allow := c.AllowIP
-	if allow == "" {
-		allow = "source"
-	}
-	if _, err := spa.ParseAllowIP(allow); err != nil {
-		return nil, "", bad("ALLOW_IP", err)
-	}
-	if _, err := spa.ParseProto(c.Proto); err != nil {
-		return nil, "", bad("SPA_SERVER_PROTO", err)
-	}
-	var nat *spa.NAT
-	if c.NATAccess != "" {
-		if nat, err = spa.ParseNAT(c.NATAccess); err != nil {
-			return nil, "", bad("NAT_ACCESS", err)
+	if c.UseGPG {
+		if im.ring == nil {
+			export := "gpg --export " + shellWord(c.GPGRecipient) + " > keys.asc"
+			if c.GPGSigner != "" {
+				export += "; gpg --export-secret-keys " + shellWord(c.GPGSigner) + " >> keys.asc; chmod 600 keys.asc"
+			}
+			return skip(lineOf("USE_GPG"), "USE_GPG: knock reads no GnuPG home (GPG_HOMEDIR); export the keys (%s) and import again with --gpg-keyring keys.asc", export)
+		}
+		if o.GPG, err = c.GPGOptions(im.ring); err != nil {
+			at := lineOf("GPG_RECIPIENT")
+			if strings.Contains(err.Error(), "signer") {
+				at = lineOf("GPG_SIGNER")
+			}
+			return skip(at, "%v", err)
+		}
+		if c.GPGHomeDir != "" {
+			im.warn(lineOf("GPG_HOMEDIR"), "GPG_HOMEDIR: ignored: the keys come from --gpg-keyring")
 		}
 	}
-	if c.SpoofUser != "" {
-		if err := spa.ValidUser(c.SpoofUser); err != nil {
-			return nil, "", bad("SPOOF_USER", err)
+	if (c.NATPort != 0 || c.NATRand) && o.NAT == "" && !o.NATLocal {
+		v := "NAT_PORT"
+		if c.NATRand {
+			v = "NAT_RAND_PORT"
 		}
+		im.warn(lineOf(v), "%s: ignored without NAT_ACCESS or NAT_LOCAL (as in fwknop)", v)
 	}
-	sc := NewSPAConfig(spa.Options{
-		Access:     nil,
-		AllowIP:    allow,
-		Port:       c.ServerPort,
-		Proto:      c.Proto,
-		FWTimeout:  c.FWTimeout,
-		TimeOffset: c.TimeOffset,
-		NAT:        c.NATAccess,
-		User:       c.SpoofUser,
-		Keys:       keys,
-	})
-	sc.ServerPort = c.ServerPort
-	for _, a := range acc {
-		sc.Access = append(sc.Access, a.String())
+	if c.ResolveURL != "" && !c.Resolve {
+		im.warn(lineOf("RESOLVE_URL"), "RESOLVE_URL: ignored: ALLOW_IP %s wins (as in fwknop)", c.AllowIP)
+	}
+	// The whole request once, so that what fwknop's client would refuse
+	// (a packet too long, a NAT port with two ports...) fails now.
+	cl, err := spa.NewClient(o)
+	if errors.Is(err, spa.ErrRaw) {
+		return skip(lineOf("SPA_SERVER_PROTO"), "%v", err)
+	}
+	if err != nil {
+		return nil, bad(err)
 	}
 	p := &Profile{
-		Name: spaProfileName(st.Name, used),
+		Name: profile,
 		Kind: KindSPA,
 		Host: c.Server,
 		// fwknopd 2.6 sniffs IPv4 only: knock, ssh and proxy use IPv4.
 		Family: "inet",
-		SPA:    sc,
-		Notes:  fmt.Sprintf("imported from %s [%s]", file, st.Name),
+		SPA:    NewSPAConfig(o),
+		Notes:  fmt.Sprintf("imported from %s [%s]", im.file, name),
 	}
-	// The first TCP port asked for proves that the door opened (through
-	// NAT, the forwarded port).
-	p.WaitPort = spa.WaitPort(spa.Request{Access: acc, NAT: nat})
-	if p.WaitPort != 0 {
+	// The port that proves the door open: the first TCP port asked for,
+	// or for NAT access the server port fwknopd forwards (NAT_PORT, else
+	// the ACCESS port). A random NAT port is drawn at each knock.
+	if !cl.RandomNAT() {
+		p.WaitPort = cl.WaitPort()
+	}
+	switch {
+	case p.WaitPort == 0:
+	case o.NATPort != 0:
+		p.Notes += fmt.Sprintf("; wait port %d from its NAT_PORT", p.WaitPort)
+	default:
 		p.Notes += fmt.Sprintf("; wait port %d from its ACCESS", p.WaitPort)
 	}
-	// Check the whole request once, so that a packet fwknopd would take for
-	// GPG is reported at import.
-	if _, err := new(spa.Encoder).Encode(spa.Request{Access: acc, ClientTimeout: c.FWTimeout, NAT: nat}, keys); err != nil {
-		return nil, "", bad("ACCESS", err)
+	return p, nil
+}
+
+// shellWord quotes s for a shell command line in a hint.
+func shellWord(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@._-+:", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
 	}
-	return p, "", nil
+	return s
 }
 
 // spaProfileName makes a valid, unused profile name from a stanza name.

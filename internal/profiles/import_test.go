@@ -83,7 +83,7 @@ func TestImportUnknownAndBroken(t *testing.T) {
 }
 
 func TestImportExportRoundTrip(t *testing.T) {
-	ps := []*Profile{{Name: "a", Open: "1:tcp"}, {Name: "b", Kind: KindSPA, SPA: &SPAConfig{KeyBase64: "k", Access: []string{"tcp/22"}}}}
+	ps := []*Profile{{Name: "a", Open: "1:tcp"}, {Name: "b", Kind: KindSPA, SPA: &SPAConfig{KeyBase64: "a2V5", Access: []string{"tcp/22"}}}}
 	b, err := EncodeList(ps)
 	if err != nil {
 		t.Fatal(err)

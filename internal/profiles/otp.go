@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/a-knock/knock/internal/exit"
 	"github.com/a-knock/knock/internal/otp"
 )
 
@@ -27,4 +28,29 @@ func OTPConfigOf(p *Profile) (*OTPConfig, error) {
 		return nil, fmt.Errorf("%w: profile %q is not a one-time profile (kind %s); see knock otp init", ErrInvalid, p.Name, p.EffectiveKind())
 	}
 	return p.OTP, nil
+}
+
+// NewOTPConfig makes a one-time generator: a fresh random secret, counter
+// 0, and the parameters given as on the command line (ports "LO-HI",
+// proto tcp, udp or mixed). Bad parameters are bad input.
+func NewOTPConfig(length int, ports, proto string) (*OTPConfig, error) {
+	p := otp.DefaultParams()
+	p.Length = length
+	var err error
+	if ports != "" {
+		if p.PortLo, p.PortHi, err = otp.ParsePortRange(ports); err != nil {
+			return nil, exit.Usage(err)
+		}
+	}
+	if p.Mode, err = otp.ParseMode(proto); err != nil {
+		return nil, exit.Usage(err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, exit.Usage(err)
+	}
+	secret, err := otp.NewSecret()
+	if err != nil {
+		return nil, err
+	}
+	return &OTPConfig{Secret: secret, Length: p.Length, PortLo: p.PortLo, PortHi: p.PortHi, Proto: string(p.Mode)}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/a-knock/knock/internal/exit"
 	"github.com/a-knock/knock/internal/seq"
 )
 
@@ -33,18 +34,20 @@ const (
 	MaxNameLen  = 64
 	MaxHostLen  = 255
 	MaxNotesLen = 4096
+	MaxForwards = 16
 )
 
-// Sentinel errors. Callers test them with errors.Is.
+// Sentinel errors. Callers test them with errors.Is. Each is bad input
+// (exit code 2, see internal/exit), however deeply it is wrapped.
 var (
 	// ErrNotFound: no store holds a profile of that name.
-	ErrNotFound = errors.New("profile not found")
+	ErrNotFound = exit.Usage(errors.New("profile not found"))
 	// ErrExists: a profile of that name already exists.
-	ErrExists = errors.New("profile already exists")
+	ErrExists = exit.Usage(errors.New("profile already exists"))
 	// ErrCorrupt: a stored record cannot be decoded.
-	ErrCorrupt = errors.New("corrupted profile record")
+	ErrCorrupt = exit.Usage(errors.New("corrupted profile record"))
 	// ErrInvalid: a profile's fields are not valid.
-	ErrInvalid = errors.New("invalid profile")
+	ErrInvalid = exit.Usage(errors.New("invalid profile"))
 )
 
 // Profile is one saved target.
@@ -69,23 +72,53 @@ type Profile struct {
 	SeqTimeout int    `json:"seq_timeout,omitempty"` // the door's seq_timeout in seconds, 0 unknown
 	Notes      string `json:"notes,omitempty"`
 
+	// Forwards are knock forward's specs, [BIND:]LOCALPORT:REMOTEPORT,
+	// started by `knock forward NAME` without specs (and the picker's f).
+	Forwards []string `json:"forwards,omitempty"`
+
 	SPA *SPAConfig `json:"spa,omitempty"`
 	OTP *OTPConfig `json:"otp,omitempty"`
 }
 
-// SPAConfig holds what an fwknop single packet authorization needs.
+// SPAConfig holds what an fwknop single packet authorization needs: every
+// option of fwknop's client (see [NewSPAConfig] and [SPAConfig.Options]).
+// The keys, the GPG keyring and its passphrase are secrets: the profile
+// lives in the keyring or the 0600 file store, and messages never quote
+// them.
 type SPAConfig struct {
-	KeyBase64     string   `json:"key_base64,omitempty"`
-	HMACKeyBase64 string   `json:"hmac_key_base64,omitempty"`
-	Access        []string `json:"access,omitempty"` // "tcp/22"
-	AllowIP       string   `json:"allow_ip,omitempty"`
-	ServerPort    uint16   `json:"server_port,omitempty"`
-	Proto         string   `json:"proto,omitempty"`
-	FWTimeout     int      `json:"fw_timeout,omitempty"`
-	TimeOffset    int      `json:"time_offset,omitempty"`
-	UseHMAC       bool     `json:"use_hmac,omitempty"`
-	NATAccess     string   `json:"nat_access,omitempty"`
-	User          string   `json:"user,omitempty"` // SPOOF_USER; "" sends the login name
+	KeyBase64     string `json:"key_base64,omitempty"`       // KEY_BASE64 (empty with GPG)
+	HMACKeyBase64 string `json:"hmac_key_base64,omitempty"`  // HMAC_KEY_BASE64
+	HMACDigest    string `json:"hmac_digest_type,omitempty"` // HMAC_DIGEST_TYPE; "" is sha256
+	Mode          string `json:"encryption_mode,omitempty"`  // ENCRYPTION_MODE; "" is cbc, or legacy
+	Digest        string `json:"digest_type,omitempty"`      // DIGEST_TYPE; "" is sha256
+	UseHMAC       bool   `json:"use_hmac,omitempty"`         // an HMAC key is set (USE_HMAC)
+
+	Access      []string `json:"access,omitempty"`            // "tcp/22"
+	AllowIP     string   `json:"allow_ip,omitempty"`          // "", source, an IPv4 address, or resolve
+	ResolveURL  string   `json:"resolve_url,omitempty"`       // RESOLVE_URL, with allow_ip resolve
+	HTTPOnly    bool     `json:"resolve_http_only,omitempty"` // RESOLVE_HTTP_ONLY
+	FWTimeout   int      `json:"fw_timeout,omitempty"`        // FW_TIMEOUT seconds
+	TimeOffset  int      `json:"time_offset,omitempty"`       // TIME_OFFSET seconds
+	NATAccess   string   `json:"nat_access,omitempty"`        // NAT_ACCESS internalIP[,port]
+	NATLocal    bool     `json:"nat_local,omitempty"`         // NAT_LOCAL
+	NATPort     uint16   `json:"nat_port,omitempty"`          // NAT_PORT
+	NATRandPort bool     `json:"nat_rand_port,omitempty"`     // NAT_RAND_PORT
+	Command     string   `json:"server_cmd,omitempty"`        // a command for fwknopd (-C)
+	User        string   `json:"user,omitempty"`              // SPOOF_USER; "" sends the login name
+
+	ServerPort  uint16 `json:"server_port,omitempty"`     // SPA_SERVER_PORT; 0 is 62201
+	RandPort    bool   `json:"rand_port,omitempty"`       // RAND_PORT
+	Proto       string `json:"proto,omitempty"`           // SPA_SERVER_PROTO; "" is udp
+	SourcePort  uint16 `json:"source_port,omitempty"`     // SPA_SOURCE_PORT
+	SpoofSource string `json:"spoof_source_ip,omitempty"` // SPOOF_SOURCE_IP
+	UserAgent   string `json:"http_user_agent,omitempty"` // HTTP_USER_AGENT
+	ICMPType    uint8  `json:"icmp_type,omitempty"`       // --icmp-type
+	ICMPCode    uint8  `json:"icmp_code,omitempty"`       // --icmp-code
+
+	GPGRecipient string `json:"gpg_recipient,omitempty"`  // GPG_RECIPIENT; set means GPG
+	GPGSigner    string `json:"gpg_signer,omitempty"`     // GPG_SIGNER
+	GPGKeyring   []byte `json:"gpg_keyring,omitempty"`    // the recipient's public and the signer's secret key (binary OpenPGP)
+	GPGSigningPW []byte `json:"gpg_signing_pw,omitempty"` // GPG_SIGNING_PW, when the signer's key is locked
 }
 
 // OTPConfig holds a one-time sequence generator's state.
@@ -123,8 +156,11 @@ func (p *Profile) Clone() *Profile {
 	if p.SPA != nil {
 		s := *p.SPA
 		s.Access = append([]string(nil), p.SPA.Access...)
+		s.GPGKeyring = append([]byte(nil), p.SPA.GPGKeyring...)
+		s.GPGSigningPW = append([]byte(nil), p.SPA.GPGSigningPW...)
 		c.SPA = &s
 	}
+	c.Forwards = append([]string(nil), p.Forwards...)
 	if p.OTP != nil {
 		o := *p.OTP
 		o.Secret = append([]byte(nil), p.OTP.Secret...)
@@ -205,6 +241,9 @@ func (p *Profile) Validate() error {
 		if p.SPA == nil {
 			return bad("kind spa without spa settings")
 		}
+		if err := p.SPA.validate(); err != nil {
+			return bad("%v", err)
+		}
 	case KindOTP:
 		if p.OTP == nil {
 			return bad("kind otp without otp settings")
@@ -237,6 +276,9 @@ func (p *Profile) Validate() error {
 	default:
 		return bad("invalid method %q (want auto, connect or raw)", p.Method)
 	}
+	if f, _ := seq.ParseFlags(p.TCPFlags); p.Method == "connect" && f.NeedsRaw() {
+		return bad("tcp-flags %q need raw packets, and method connect sends a plain SYN", p.TCPFlags)
+	}
 	switch p.Family {
 	case "", "any", "inet", "inet6":
 	default:
@@ -247,6 +289,14 @@ func (p *Profile) Validate() error {
 	}
 	if len(p.Notes) > MaxNotesLen {
 		return bad("notes longer than %d bytes", MaxNotesLen)
+	}
+	if len(p.Forwards) > MaxForwards {
+		return bad("%d forwards, at most %d", len(p.Forwards), MaxForwards)
+	}
+	for _, f := range p.Forwards {
+		if f == "" || len(f) > 64 || strings.ContainsAny(f, " \t\n") {
+			return bad("malformed forward %q", f)
+		}
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/a-knock/knock/internal/safeio"
 )
 
 // StoreName names a profile store.
@@ -168,11 +170,25 @@ func (s *Stores) Choose(want StoreName) (StoreName, string, error) {
 	return StoreKeyring, "", nil
 }
 
+// lock takes the store lock. Every write of the profiles and names files
+// happens under it, so a temporary file of theirs found now was left by a
+// writer that died (kill -9, a crash) and goes: it is a full copy of the
+// store, secrets included.
 func (s *Stores) lock() (*fileLock, error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create config directory: %w", err)
 	}
-	return acquireLock(filepath.Join(s.dir, lockFileName), lockTimeout)
+	l, err := acquireLock(filepath.Join(s.dir, lockFileName), lockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{profilesFile, namesFile} {
+		stale, _ := filepath.Glob(filepath.Join(s.dir, tempPattern(name)))
+		for _, f := range stale {
+			_ = os.Remove(f)
+		}
+	}
+	return l, nil
 }
 
 // Get returns the profile called name and the store holding it, or an
@@ -226,6 +242,29 @@ func (s *Stores) List() ([]Entry, error) {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all, nil
+}
+
+// ListReadable is List for display: when the keyring cannot be read (a
+// locked Secret Service, a broken item), it returns the other stores'
+// entries and, as well, the keyring's error. Writers must use List.
+func (s *Stores) ListReadable() (entries []Entry, keyringErr, err error) {
+	var all []Entry
+	var krErr error
+	for _, st := range s.available() {
+		es, err := st.list()
+		if st.name() == StoreKeyring && err != nil {
+			if !errors.Is(err, ErrNoKeyring) {
+				krErr = err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		all = append(all, es...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	return all, krErr, nil
 }
 
 // Add stores a new profile in store to, failing with [ErrExists] when a
@@ -356,7 +395,7 @@ func (s *Stores) Delete(name string) (StoreName, error) {
 // file that every write refreshes: it reads no secret and never touches
 // the keyring, so it cannot prompt. Errors give no names.
 func (s *Stores) Names() []string {
-	b, err := os.ReadFile(filepath.Join(s.dir, namesFile))
+	b, err := safeio.ReadFile(filepath.Join(s.dir, namesFile), maxFile)
 	if err != nil {
 		return nil
 	}

@@ -34,9 +34,11 @@ type Stats struct {
 // finished sending and the local input has ended (or [Grace] has passed
 // since the remote side finished), an error ends a direction, or ctx is
 // done. When in ends, conn's write half is closed and the relay keeps
-// reading. When the remote side ends, out is closed if it is an
-// io.Closer, so the local reader sees the end too. Relay closes conn
-// before it returns.
+// reading. When the remote side ends, out is half-closed if it is a TCP
+// connection (knock forward) and otherwise closed if it is an io.Closer
+// (stdout of a ProxyCommand), so the local reader sees the end too.
+// Relay closes conn, never in or out, before it returns. Between two
+// TCP connections on Linux, both directions are spliced by the runtime.
 //
 // When in and out are *os.File pipes or sockets, Relay works on
 // duplicates of their descriptors in non-blocking mode, so that reads can
@@ -86,14 +88,19 @@ func Relay(ctx context.Context, in io.Reader, out io.Writer, conn *net.TCPConn) 
 		down.Store(n)
 		fail(err)
 		releaseOut()
-		if c, ok := out.(io.Closer); ok {
+		// The end of the remote stream: a TCP connection (knock forward)
+		// gets a half-close, anything else (stdout) is closed.
+		if cw, ok := out.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		} else if c, ok := out.(io.Closer); ok {
 			_ = c.Close()
 		}
 	}()
 
+	_, inConn := in.(net.Conn)
 	stop := func() {
 		_ = conn.Close()
-		if d, ok := pin.(interface{ SetReadDeadline(time.Time) error }); ok && inInterruptible {
+		if d, ok := pin.(interface{ SetReadDeadline(time.Time) error }); ok && (inInterruptible || inConn) {
 			_ = d.SetReadDeadline(time.Now())
 		}
 	}

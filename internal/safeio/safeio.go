@@ -10,6 +10,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Limits fitting each kind of file knock reads.
@@ -112,4 +116,41 @@ func ReadInput(path string, stdin io.Reader, limit int64) ([]byte, error) {
 		return ReadAll(stdin, "standard input", limit)
 	}
 	return ReadFile(path, limit)
+}
+
+// Escape makes s safe to print on a terminal: every character that is
+// not printable (ESC and the other control characters, invalid UTF-8) is
+// written as a Go escape (\x1b, \u200b), as %q would, so that a file or
+// a user cannot move the cursor, retitle the window or hide text. Spaces
+// and tabs stay.
+func Escape(s string) string {
+	clean := true
+	for _, r := range s {
+		if !printable(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case printable(r):
+			b.WriteString(s[i : i+n])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func printable(r rune) bool {
+	return r == ' ' || r == '\t' || (r != utf8.RuneError && unicode.IsPrint(r))
 }

@@ -43,3 +43,31 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+func TestEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text, tabs\tand ünïcödé": "plain text, tabs\tand ünïcödé",
+		"\x1b]0;owned\a":                `\x1b]0;owned\a`,
+		"a\x00b\x7fc":                   `a\x00b\x7fc`,
+		"bad \xff utf8":                 `bad \xff utf8`,
+		"zero\u200bwidth":               `zero\u200bwidth`,
+		"line\nbreak":                   `line\nbreak`,
+	} {
+		if got := Escape(in); got != want {
+			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzEscape(f *testing.F) {
+	f.Add("\x1b[31mred\x1b[0m")
+	f.Add("\xff\xfe")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Escape(s)
+		for _, r := range out {
+			if !printable(r) {
+				t.Fatalf("Escape(%q) = %q keeps %q", s, out, r)
+			}
+		}
+	})
+}

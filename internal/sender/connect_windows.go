@@ -5,16 +5,12 @@ package sender
 import (
 	"errors"
 	"net/netip"
-	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
 
-var (
-	wsaOnce         sync.Once
-	procIoctlsocket = windows.NewLazySystemDLL("ws2_32.dll").NewProc("ioctlsocket")
-)
+var procIoctlsocket = windows.NewLazySystemDLL("ws2_32.dll").NewProc("ioctlsocket")
 
 // fionbio is the ioctlsocket command that makes a socket non-blocking.
 const fionbio = 0x8004667e
@@ -23,18 +19,8 @@ const fionbio = 0x8004667e
 // so exactly one SYN reaches the wire, as with knockd's own client. Windows
 // has no raw TCP sockets, so this is its only TCP knock.
 func connectOnce(addr netip.Addr, port uint16) error {
-	wsaOnce.Do(func() {
-		var d windows.WSAData
-		_ = windows.WSAStartup(uint32(0x202), &d)
-	})
-	var sa windows.Sockaddr
-	domain := windows.AF_INET
-	if addr.Is4() {
-		sa = &windows.SockaddrInet4{Port: int(port), Addr: addr.As4()}
-	} else {
-		domain = windows.AF_INET6
-		sa = &windows.SockaddrInet6{Port: int(port), Addr: addr.As16()}
-	}
+	wsaStartup()
+	domain, sa := sockaddr(addr, port)
 	s, err := windows.Socket(domain, windows.SOCK_STREAM, windows.IPPROTO_TCP)
 	if err != nil {
 		return err

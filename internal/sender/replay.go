@@ -14,8 +14,8 @@ import (
 // sq. A sequence without a usable reset knock is replayed as it is.
 //
 // A retry must fit knockd's state machine (knockd.c sniff(); each case
-// below was checked against knockd 0.8 in the lab, see README.md,
-// Benchmarks). knockd keeps one attempt per source address. A knock to
+// below was checked against knockd 0.8 in the lab, see docs/knocking.md
+// and docs/benchmarks.md). knockd keeps one attempt per source address. A knock to
 // the port the attempt expects advances it; a knock to any other port of a
 // door kills it, and that killing packet is consumed: it does not start a
 // new attempt, and while an attempt for our address is alive no packet can

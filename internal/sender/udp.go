@@ -1,17 +1,8 @@
 package sender
 
-import (
-	"net"
-	"net/netip"
-)
+import "net/netip"
 
-// sendUDP puts one datagram on the wire.
+// sendUDP puts one knock datagram on the wire.
 func sendUDP(addr netip.Addr, port uint16, payload []byte) error {
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, port)))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_, err = c.Write(payload)
-	return err
+	return SendDatagram(netip.AddrPortFrom(addr, port), payload)
 }

@@ -120,7 +120,7 @@ func (l *listener) open(k seq.Knock) ([]io.Closer, error) {
 		if k.Proto == seq.TCP {
 			c, err = net.Listen("tcp", a)
 		} else {
-			c, err = net.ListenPacket("udp", a)
+			c, err = ListenUDP(a)
 		}
 		if err != nil {
 			for _, s := range socks {

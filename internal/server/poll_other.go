@@ -3,6 +3,7 @@
 package server
 
 import (
+	"errors"
 	"io"
 
 	"github.com/a-knock/knock/internal/seq"
@@ -13,6 +14,8 @@ import (
 type poller struct{}
 
 func newPoller(func(Packet)) *poller { return nil }
+
+var errNoPoller = errors.New("no ordered poller on this platform")
 
 func (p *poller) watch(seq.Knock, io.Closer) error { return errNoPoller }
 func (p *poller) forget(io.Closer)                 {}

@@ -265,8 +265,7 @@ func (s *Server) Run(ctx context.Context) error {
 		local = ls.isLocal
 	}
 	s.mu.Lock()
-	s.det = newDetector(s.doors, local, s.opts.MaxAttempts)
-	s.det.onStep = s.step
+	s.det = s.newDetector(local)
 	err = s.src.ports(s.knocks())
 	s.mu.Unlock()
 	if err != nil {
@@ -281,8 +280,18 @@ func (s *Server) Run(ctx context.Context) error {
 	s.pending.Wait()
 	s.closeGates()
 	st := s.Stats()
-	s.logf("stopped: %d packets, %d knock attempts, %d opened, %d evicted", st.Packets, st.Attempts, st.Opened, st.Evicted)
+	s.logf("stopped: %d packets, %d knock attempts, %d opened, %d evicted (%d past their first knock)",
+		st.Packets, st.Attempts, st.Opened, st.Evicted, st.EvictedAdvanced)
 	return nil
+}
+
+// newDetector builds the detection state machine over the server's doors
+// (each with its own seq_timeout) and wires its steps to the doors'
+// actions. local reports whether an address is one of ours.
+func (s *Server) newDetector(local func(netip.Addr) bool) *Detector {
+	d := newDetector(s.doors, local, s.opts.MaxAttempts)
+	d.onStep = s.step
+	return d
 }
 
 func (s *Server) closeGates() {

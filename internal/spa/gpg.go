@@ -230,6 +230,61 @@ func matchesUID(e *openpgp.Entity, s string) bool {
 	return false
 }
 
+// HasPrivate reports whether the keyring holds a private key.
+func (k *GPGKeyring) HasPrivate() bool {
+	for _, e := range k.list {
+		if e.PrivateKey != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Export returns a binary keyring with only what a GPG request needs,
+// for a profile to keep: the recipient's public key, and the signer's key
+// with its private part as it was exported (still locked by its
+// passphrase, if it was). An empty signer exports the recipient alone.
+func (k *GPGKeyring) Export(recipient, signer string) ([]byte, error) {
+	r, err := k.Find(recipient)
+	if err != nil {
+		return nil, fmt.Errorf("recipient: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := r.Serialize(&buf); err != nil {
+		return nil, fmt.Errorf("%w: export recipient %s: %v", ErrGPG, keyID(r), err)
+	}
+	if signer != "" {
+		s, err := k.Find(signer)
+		if err != nil {
+			return nil, fmt.Errorf("signer: %w", err)
+		}
+		if s.PrivateKey == nil {
+			return nil, fmt.Errorf("%w: signer %q: the keyring holds only its public key; export it with gpg --export-secret-keys", ErrGPG, signer)
+		}
+		for _, sub := range s.Subkeys {
+			if sub.PrivateKey == nil {
+				return nil, fmt.Errorf("%w: signer %q: a subkey lacks its private part; export the whole key with gpg --export-secret-keys", ErrGPG, signer)
+			}
+		}
+		if err := s.SerializePrivateWithoutSigning(&buf, nil); err != nil {
+			return nil, fmt.Errorf("%w: export signer %s: %v", ErrGPG, keyID(s), err)
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// KeyIDs returns the long key IDs of the keys a request would use, for
+// messages: the recipient's and the signer's ("" when unsigned).
+func (g *GPGKeys) KeyIDs() (recipient, signer string) {
+	if g.Recipient != nil {
+		recipient = keyID(g.Recipient)
+	}
+	if g.Signer != nil {
+		signer = keyID(g.Signer)
+	}
+	return recipient, signer
+}
+
 // Keys returns the GPG keys of a packet: the recipient's (public) key and
 // the signer's private key, decrypted with passphrase when it is locked.
 // An empty signer sends an unsigned packet.
@@ -247,12 +302,36 @@ func (k *GPGKeyring) Keys(recipient, signer string, passphrase []byte) (*GPGKeys
 		if s.PrivateKey == nil {
 			return nil, fmt.Errorf("%w: signer %q: the keyring holds only its public key; export it with gpg --export-secret-keys", ErrGPG, signer)
 		}
+		// Unlock a copy: the keyring keeps its keys as read, so that a
+		// later Keys checks its own passphrase and Export never writes
+		// an unlocked key.
+		s = clonePrivate(s)
 		if err := unlock(s, passphrase); err != nil {
 			return nil, fmt.Errorf("%w: signer %q: %v", ErrGPG, signer, err)
 		}
 		g.Signer = s
 	}
 	return g, g.validate()
+}
+
+// clonePrivate returns a copy of an entity whose private keys can be
+// decrypted without touching e's (decryption sets fields of the key
+// structs, which the copy does not share).
+func clonePrivate(e *openpgp.Entity) *openpgp.Entity {
+	c := *e
+	if e.PrivateKey != nil {
+		pk := *e.PrivateKey
+		c.PrivateKey = &pk
+	}
+	c.Subkeys = make([]openpgp.Subkey, len(e.Subkeys))
+	for i, s := range e.Subkeys {
+		if s.PrivateKey != nil {
+			pk := *s.PrivateKey
+			s.PrivateKey = &pk
+		}
+		c.Subkeys[i] = s
+	}
+	return &c
 }
 
 // unlock decrypts the entity's private keys that are locked.

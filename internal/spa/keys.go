@@ -209,7 +209,11 @@ func FormatKeyGen(k Keys) string {
 // "NAME VALUE" lines): KEY_BASE64 or KEY, and optionally HMAC_KEY_BASE64
 // or HMAC_KEY. Other names, comments and blank lines are ignored. Errors
 // name the line, never its value.
-func ParseKeyFile(r io.Reader) (Keys, error) {
+func ParseKeyFile(r io.Reader) (Keys, error) { return parseKeyFile(r, false) }
+
+// parseKeyFile is ParseKeyFile; with hmacOnly (a GPG request) it takes
+// only the HMAC key, and a file without KEY_BASE64 or KEY is fine.
+func parseKeyFile(r io.Reader, hmacOnly bool) (Keys, error) {
 	var keyB64, hmacB64 string
 	var key, hmacKey []byte
 	sc := bufio.NewScanner(io.LimitReader(r, 64<<10))
@@ -243,6 +247,7 @@ func ParseKeyFile(r io.Reader) (Keys, error) {
 	var k Keys
 	var err error
 	switch {
+	case hmacOnly:
 	case keyB64 != "":
 		if k.Enc, err = decodeKey(keyB64Name, keyB64); err != nil {
 			return Keys{}, err
@@ -259,6 +264,15 @@ func ParseKeyFile(r io.Reader) (Keys, error) {
 		}
 	case hmacKey != nil:
 		k.HMAC = hmacKey
+	}
+	if hmacOnly {
+		if len(k.HMAC) == 0 {
+			return Keys{}, fmt.Errorf("%w: no %s or HMAC_KEY line", ErrBadKeyFile, hmacKeyB64Name)
+		}
+		if len(k.HMAC) > MaxHMACKeyLen {
+			return Keys{}, fmt.Errorf("%w: %s decodes to %d bytes, fwknop allows 1..%d", ErrBadKey, hmacKeyB64Name, len(k.HMAC), MaxHMACKeyLen)
+		}
+		return k, nil
 	}
 	return k, k.Validate()
 }

@@ -123,10 +123,16 @@ func FuzzSPAKeyFile(f *testing.F) {
 	f.Add("KEY_BASE64: " + vecKey + "\nHMAC_KEY_BASE64: " + vecHMACKey + "\n")
 	f.Add("KEY abc\n")
 	f.Add("KEY_BASE64 ====\n")
+	f.Add("HMAC_KEY_BASE64: " + vecHMACKey + "\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		k, err := ParseKeyFile(strings.NewReader(s))
 		if err == nil && k.Validate() != nil {
 			t.Fatal("accepted invalid keys")
+		}
+		// With GPG: an HMAC key alone, of a length fwknop takes.
+		k, err = parseKeyFile(strings.NewReader(s), true)
+		if err == nil && (len(k.Enc) != 0 || len(k.HMAC) == 0 || len(k.HMAC) > MaxHMACKeyLen) {
+			t.Fatalf("hmac only: enc %d hmac %d", len(k.Enc), len(k.HMAC))
 		}
 	})
 }

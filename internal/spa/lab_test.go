@@ -474,7 +474,7 @@ func (s *spaLab) rows(t *testing.T, serverGPG *GPGKeys) []labRow {
 	rows = append(rows, labRow{
 		name: "allow ip resolve", keys: gen(DigestSHA256),
 		req: func(port uint16) Request {
-			a, err := ResolveExternalIP(context.Background(), s.nsHTTPClient(), resolveURL)
+			a, err := ResolveExternalIP(context.Background(), s.nsHTTPClient(), resolveURL, "")
 			if err != nil {
 				t.Fatal(err)
 			}

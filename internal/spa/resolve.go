@@ -16,6 +16,10 @@ import (
 // (ALLOW_IP resolve, -R) unless RESOLVE_URL says otherwise.
 const DefaultResolveURL = "https://www.cipherdyne.org/cgi-bin/myip"
 
+// DefaultResolveHTTPURL is the URL of RESOLVE_HTTP_ONLY (--resolve-http-only)
+// without RESOLVE_URL: fwknop's default over plain HTTP.
+const DefaultResolveHTTPURL = "http://www.cipherdyne.org/cgi-bin/myip"
+
 // ErrResolve is wrapped by errors of [ResolveExternalIP].
 var ErrResolve = errors.New("resolve external address")
 
@@ -30,9 +34,10 @@ const (
 // does for ALLOW_IP resolve: the body must start with the address,
 // optionally followed by anything that is not a digit or a dot. HTTP and
 // HTTPS URLs work; client nil means a client with a 10-second timeout.
+// The request's User-Agent is userAgent, or [DefaultUserAgent] when empty.
 // The response is read up to 2000 bytes, and no redirect is followed to
 // another scheme than http or https.
-func ResolveExternalIP(ctx context.Context, client *http.Client, rawURL string) (netip.Addr, error) {
+func ResolveExternalIP(ctx context.Context, client *http.Client, rawURL, userAgent string) (netip.Addr, error) {
 	if rawURL == "" {
 		rawURL = DefaultResolveURL
 	}
@@ -49,7 +54,10 @@ func ResolveExternalIP(ctx context.Context, client *http.Client, rawURL string) 
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("%w: %v", ErrResolve, err)
 	}
-	req.Header.Set("User-Agent", DefaultUserAgent)
+	if userAgent == "" {
+		userAgent = DefaultUserAgent
+	}
+	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set("Accept", "*/*")
 	resp, err := client.Do(req)
 	if err != nil {

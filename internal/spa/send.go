@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/a-knock/knock/internal/sender"
 )
 
 // Proto is the transport an SPA packet travels over (SPA_SERVER_PROTO,
@@ -124,6 +126,17 @@ func (t Transport) Send(ctx context.Context, wire string) error {
 	case UDPRaw, TCPRaw, ICMP:
 		if err := sendRaw(t, payload); err != nil {
 			return fmt.Errorf("send SPA packet to %s/%s: %w", t.Dst, t.Proto, err)
+		}
+		return nil
+	}
+	if proto == UDP && t.SrcPort == 0 {
+		// Fire and forget, through the sender's datagram path, which also
+		// works where Go's net package cannot open UDP sockets (wine).
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := sender.SendDatagram(netip.AddrPortFrom(t.Dst.Addr().Unmap(), t.Dst.Port()), payload); err != nil {
+			return fmt.Errorf("send SPA packet to %s/udp: %w", t.Dst, err)
 		}
 		return nil
 	}

@@ -134,17 +134,17 @@ func TestSPAResolve(t *testing.T) {
 	defer srv.Close()
 	ok := map[string]string{"/plain": "198.51.100.1", "/newline": "198.51.100.7", "/zeros": "10.1.2.3"}
 	for path, want := range ok {
-		a, err := ResolveExternalIP(context.Background(), srv.Client(), srv.URL+path)
+		a, err := ResolveExternalIP(context.Background(), srv.Client(), srv.URL+path, "")
 		if err != nil || a.String() != want {
 			t.Errorf("%s: %v, %v; want %s", path, a, err, want)
 		}
 	}
 	for _, path := range []string{"/html", "/v6", "/big", "/huge", "/missing"} {
-		if _, err := ResolveExternalIP(context.Background(), srv.Client(), srv.URL+path); !errors.Is(err, ErrResolve) {
+		if _, err := ResolveExternalIP(context.Background(), srv.Client(), srv.URL+path, ""); !errors.Is(err, ErrResolve) {
 			t.Errorf("%s: %v", path, err)
 		}
 	}
-	if _, err := ResolveExternalIP(context.Background(), nil, "ftp://example.org/"); !errors.Is(err, ErrResolve) {
+	if _, err := ResolveExternalIP(context.Background(), nil, "ftp://example.org/", ""); !errors.Is(err, ErrResolve) {
 		t.Errorf("ftp: %v", err)
 	}
 }

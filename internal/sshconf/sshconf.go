@@ -89,13 +89,15 @@ func Path(flag string) (path string, explicit bool) {
 }
 
 // Load reads the file at path and the files it includes. A missing file
-// is an empty configuration unless explicit (the user named it). An
+// is an empty configuration unless explicit (the user named it); so is
+// /dev/null, as for ssh -F. An
 // unreadable file, one that is not a regular file or one over its size
 // limit is an error naming it; malformed lines go to [Config.Problems].
 func Load(path string, explicit bool) (*Config, error) {
 	c := &Config{Path: path}
 	f := &flattener{c: c}
-	if path != "" {
+	// -F /dev/null is ssh's idiom for "no configuration".
+	if path != "" && path != os.DevNull {
 		if err := f.file(path, 0, !explicit); err != nil {
 			return nil, fmt.Errorf("ssh config: %w", err)
 		}

@@ -246,3 +246,10 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestDevNull(t *testing.T) {
+	c, err := Load(os.DevNull, true)
+	if err != nil || len(c.Hosts()) != 0 || c.Err() != nil {
+		t.Fatalf("%v %v", c, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 
 	"github.com/a-knock/knock/internal/door"
 	"github.com/a-knock/knock/internal/exit"
@@ -33,10 +34,19 @@ func Through(d *door.Door, work func(g *Guard) error) error {
 	return err
 }
 
-// Run runs c through d: the door opens, c runs in the foreground with the
-// terminal passed through and [door.EnvOpened] set, the door closes. A
-// non-zero exit of c is returned as [exit.WithCode] with nothing to
-// print.
+// Environment variables a program run through a door sees, besides
+// [door.EnvOpened].
+const (
+	EnvName = "KNOCK_NAME" // the profile's name
+	EnvAddr = "KNOCK_ADDR" // the one address knocked
+	EnvPort = "KNOCK_PORT" // the port that proved the door open; unset when none was known
+)
+
+// Run is knock run (and, with an ssh command line, knock ssh): the door
+// opens, c runs in the foreground with the terminal passed through and
+// the door's facts in its environment ([EnvName], [EnvAddr], [EnvPort],
+// [door.EnvOpened]), the door closes on every way out. A non-zero exit
+// of c is returned as [exit.WithCode] with nothing to print.
 func Run(d *door.Door, c *exec.Cmd) error {
 	return Through(d, func(g *Guard) error { return runChild(g, d, c) })
 }
@@ -45,7 +55,11 @@ func runChild(g *Guard, d *door.Door, c *exec.Cmd) error {
 	if c.Env == nil {
 		c.Env = os.Environ()
 	}
-	c.Env = append(c.Env, door.EnvOpened+"="+d.T.Name)
+	t := d.T
+	c.Env = append(c.Env, door.EnvOpened+"="+t.Name, EnvName+"="+t.Name, EnvAddr+"="+t.Addr.String())
+	if p := t.WaitPort(); p != 0 {
+		c.Env = append(c.Env, EnvPort+"="+strconv.Itoa(int(p)))
+	}
 	code, err := g.Run(c)
 	if err != nil {
 		if errors.Is(err, ErrSignal) {
