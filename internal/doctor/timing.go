@@ -20,7 +20,9 @@ func KnockTiming(res door.Result, p door.Plan, timeout time.Duration) []Result {
 	}
 	var out []Result
 	s := res.Sample
-	if res.Verified {
+	if res.OpenBefore {
+		out = append(out, Result{Status: Warn, Check: "round-trip", Message: "not measured: the port accepted a connection before the knock, so its opening says nothing about the door (is it the port the door guards?)"})
+	} else if res.Verified {
 		rtt := "unknown (the probe that saw the port open had lost its first SYN)"
 		if s.RTT > 0 {
 			rtt = ms(s.RTT)

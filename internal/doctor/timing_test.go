@@ -38,6 +38,10 @@ func TestKnockTiming(t *testing.T) {
 				"door-latency: port seen open 30ms after the last knock (after 3 rounds: which one the door answered is unknown)",
 				"replay-timer: a round is played again after 1s, as at first contact: none of the last 2 opens took one round",
 			}, false},
+		{"open before the knock", door.Result{Verified: true, Rounds: 1, OpenBefore: true}, door.Plan{Timer: time.Second}, 0, []string{
+			"warn  round-trip: not measured: the port accepted a connection before the knock",
+			"ok    replay-timer: a round is played again after 1s (first contact)",
+		}, true},
 		{"spa", door.Result{}, door.Plan{Timer: time.Second, Fixed: true}, 0, []string{"1s, growing to 2.5s (SPA: fixed"}, false},
 		{"too few rounds in the timeout", verified, door.Plan{Timer: 2 * time.Second, Learned: true, Samples: 1, Open: 1250 * ms}, 0,
 			[]string{"warn  replay-timer: a round is played again after 2s", "only 5 round(s) fit in the 10s timeout"}, true},

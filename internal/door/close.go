@@ -140,11 +140,12 @@ func (d *Door) replayClose(ctx context.Context) error {
 // waits until settle, when every round played has had its time to run
 // the door's command: knockd runs each in a process of its own, and a
 // close that overtakes one leaves its rule. With a wait port it then
-// checks that the port closed ([Door.verifyClosed]). The history's count
-// goes down by the closes played.
-func (d *Door) closeAll(ctx context.Context, n int, settle time.Time) error {
+// checks that the port closed ([Door.verifyClosed]), unless the port was
+// open before the knock (before): then it says nothing about the door.
+// The history's count goes down by the closes played.
+func (d *Door) closeAll(ctx context.Context, n int, settle time.Time, before bool) error {
 	if n == 0 {
-		n, settle = d.pending()
+		n, settle, before = d.pending()
 	}
 	n = max(n, 1)
 	if err := d.awaitSettle(ctx, settle); err != nil {
@@ -161,7 +162,7 @@ func (d *Door) closeAll(ctx context.Context, n int, settle time.Time) error {
 		}
 	}
 	port := d.T.WaitPort()
-	if port == 0 || d.opts.DryRun {
+	if port == 0 || before || d.opts.DryRun {
 		d.closed(n)
 		return nil
 	}

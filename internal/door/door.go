@@ -358,8 +358,11 @@ type Result struct {
 	Port     uint16        // the wait port; 0 when none was known
 	Elapsed  time.Duration // from the first packet to the verdict
 	// Sample is what a verified open measured, which the door's replay
-	// timer learns from (see [Door.Plan]); zero when unverified.
-	Sample history.Sample
+	// timer learns from (see [Door.Plan]); zero when unverified, and when
+	// the port was open before the knock (OpenBefore): then it accepted a
+	// connection before any door could have answered, and proves nothing.
+	Sample     history.Sample
+	OpenBefore bool
 
 	settle time.Time // when every round played has had its time to run the door's command
 }
@@ -387,6 +390,7 @@ type Door struct {
 	opened bool      // the door is open: Open does nothing
 	rounds int       // rounds the open action played, each of which may have opened
 	settle time.Time // when those rounds have had their time to run the door's command
+	before bool      // the wait port was open before the knock
 }
 
 func newDoor(t *Target, opts Options) (*Door, error) {
@@ -449,6 +453,7 @@ func (d *Door) Open(ctx context.Context) (Result, error) {
 	if res.settle.After(d.settle) {
 		d.settle = res.settle
 	}
+	d.before = d.before || res.OpenBefore
 	if err == nil {
 		d.opened = true
 	}
@@ -481,11 +486,11 @@ func (d *Door) Close(ctx context.Context) error {
 		return d.op.close(ctx) // says why nothing is sent
 	}
 	d.mu.Lock()
-	n, settle := d.rounds, d.settle
-	d.rounds, d.settle = 0, time.Time{}
+	n, settle, before := d.rounds, d.settle, d.before
+	d.rounds, d.settle, d.before = 0, time.Time{}, false
 	d.opened = false
 	d.mu.Unlock()
-	return d.closeAll(ctx, n, settle)
+	return d.closeAll(ctx, n, settle, before)
 }
 
 // CloseTimeout bounds the close action that runs after ssh, the relay

@@ -11,7 +11,9 @@ import (
 // What a door keeps in the history (internal/history), under its key:
 //
 //   - every open: the result, for the picker;
-//   - a verified open: what it measured, for the replay timer (Plan);
+//   - a verified open: what it measured, for the replay timer (Plan),
+//     unless the wait port was open before the knock, which it notes
+//     (a close cannot be checked on such a port);
 //   - every open of a door with a close action: the rounds played, each
 //     of which may have run the door's command, and when the last of
 //     them has had its time to. A close by a door that opened nothing
@@ -98,9 +100,12 @@ func (d *Door) remember(res Result, openErr error) {
 			r.Summary = ""
 		}
 		if res.Verified {
-			smp := res.Sample
-			smp.At = now
-			r.AddSample(smp)
+			r.OpenBefore = res.OpenBefore
+			if !res.OpenBefore {
+				smp := res.Sample
+				smp.At = now
+				r.AddSample(smp)
+			}
 		}
 		if closable && res.Rounds > 0 {
 			r.Pending += res.Rounds
@@ -115,15 +120,16 @@ func (d *Door) remember(res Result, openErr error) {
 }
 
 // pending returns how many rounds the history counts since the door was
-// last closed, and when they have settled.
-func (d *Door) pending() (int, time.Time) {
+// last closed, when they have settled, and whether the wait port was open
+// before the last verified open.
+func (d *Door) pending() (int, time.Time, bool) {
 	key := d.historyKey()
 	s := d.store()
 	if key == "" || s == nil {
-		return 0, time.Time{}
+		return 0, time.Time{}, false
 	}
 	r := s.Get(key)
-	return r.Pending, r.Settle
+	return r.Pending, r.Settle, r.OpenBefore
 }
 
 // closed takes n closes off the history's count.

@@ -70,10 +70,10 @@ func retry(ctx context.Context, v verify, round func(ctx context.Context, n int)
 	rounds := v.retries + 1
 	var p *sender.Prober
 	var first, last time.Time // when round 0 and the latest round ended
+	before := preProbe(vctx, v.addr, v.port)
 	for n := 0; n < rounds; n++ {
 		if n > 0 && v.log != nil {
-			fmt.Fprintf(v.log, "knock: port %d not open yet, playing again (round %d of at most %d, %s after the last knock)\n",
-				v.port, n+1, rounds, time.Since(last).Round(time.Millisecond))
+			fmt.Fprintf(v.log, "knock: port %d not open yet, playing again (round %d of %d)\n", v.port, n+1, rounds)
 		}
 		if err := round(vctx, n); err != nil {
 			if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
@@ -107,7 +107,7 @@ func retry(ctx context.Context, v verify, round func(ctx context.Context, n int)
 		select {
 		case <-p.Opened():
 			t.Stop()
-			return v.opened(res, start, first, last, p), nil
+			return v.opened(res, start, first, last, p, before), nil
 		case <-t.C:
 		case <-vctx.Done():
 			t.Stop()
@@ -117,7 +117,7 @@ func retry(ctx context.Context, v verify, round func(ctx context.Context, n int)
 		}
 	}
 	if p != nil && p.IsOpened() {
-		return v.opened(res, start, first, last, p), nil
+		return v.opened(res, start, first, last, p, before), nil
 	}
 	res.Elapsed = time.Since(start)
 	res.settle = v.settleAfter(last)
@@ -132,32 +132,66 @@ func retry(ctx context.Context, v verify, round func(ctx context.Context, n int)
 // round-trip time.
 const retransmitted = time.Second
 
+// preProbe tries one connection to the wait port as the first round
+// starts, and reports on the channel, once, whether the port accepted it
+// at once: then the port was open before the knock (nothing guards it, or
+// the door was open already), and the open proves nothing about the door.
+// Its SYN leaves before the knocks, or while they do, so no door can
+// have answered it; one that the firewall dropped is not sent again
+// within its timeout.
+func preProbe(ctx context.Context, addr netip.Addr, port uint16) <-chan bool {
+	before := make(chan bool, 1)
+	started := make(chan struct{})
+	go func() {
+		close(started)
+		before <- sender.IsOpen(ctx, addr, port, preProbeTimeout)
+	}()
+	<-started
+	return before
+}
+
+// preProbeTimeout is below the kernel's first SYN retransmission: a
+// second SYN might meet a door that the knocks opened.
+const preProbeTimeout = 900 * time.Millisecond
+
 // opened completes the result of an open seen at the prober's winning
 // probe: the open's measurements, and when the rounds are settled: now
 // after one round, which the port's opening proves answered; else when
 // the last round has had as long to be answered as the open took from
 // the first (some round was answered in that time, and the door answers
-// each in about the same time), and at least a replay timer.
-func (v verify) opened(res Result, start, first, last time.Time, p *sender.Prober) Result {
+// each in about the same time), and at least a replay timer. A port that
+// was open before the knock measured nothing.
+func (v verify) opened(res Result, start, first, last time.Time, p *sender.Prober, before <-chan bool) Result {
 	res.Verified = true
 	res.Elapsed = time.Since(start)
+	// The pre-probe started before every probe of the prober, so when the
+	// port was open already it has answered by now, or is about to.
+	select {
+	case res.OpenBefore = <-before:
+	case <-time.After(2 * time.Millisecond):
+	}
 	sent, took, _ := p.Winner()
 	at := sent.Add(took)
 	s := history.Sample{Rounds: res.Rounds, Open: max(at.Sub(last), 0)}
 	if took < retransmitted {
 		s.RTT = took
 	}
-	res.Sample = s
+	if !res.OpenBefore {
+		res.Sample = s
+	}
 	if res.Rounds > 1 {
 		res.settle = last.Add(max(v.timing.first, at.Sub(first)+timerMargin))
 	}
 	if v.log != nil {
-		rtt := "unknown (a probe's SYN was lost)"
-		if s.RTT > 0 {
-			rtt = s.RTT.Round(100 * time.Microsecond).String()
+		fmt.Fprintf(v.log, "knock: port %d on %s open after %s (%d round(s))\n", v.port, v.addr, res.Elapsed.Round(time.Millisecond), res.Rounds)
+		switch {
+		case res.OpenBefore:
+			fmt.Fprintf(v.log, "knock: port %d accepted a connection before the knock: it proves nothing about the door, whose close cannot be checked on it\n", v.port)
+		case s.RTT > 0:
+			fmt.Fprintf(v.log, "knock: port seen open %s after the last knock; round trip %s\n", s.Open.Round(time.Millisecond), s.RTT.Round(100*time.Microsecond))
+		default:
+			fmt.Fprintf(v.log, "knock: port seen open %s after the last knock; round trip unknown (the probe's first SYN was lost)\n", s.Open.Round(time.Millisecond))
 		}
-		fmt.Fprintf(v.log, "knock: port %d on %s open after %s (%d round(s)); %s after the last knock, round trip %s\n",
-			v.port, v.addr, res.Elapsed.Round(time.Millisecond), res.Rounds, s.Open.Round(time.Millisecond), rtt)
 	}
 	return res
 }

@@ -2,6 +2,7 @@ package door
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -247,5 +248,58 @@ func TestCloseReplayedUntilClosed(t *testing.T) {
 	want := append(ports(cl.open), ports(sender.Replay(cl.open))...)
 	if got := cl.waitArrivals(len(want)); !sameKnocks(got, want) {
 		t.Errorf("close knocks %v, want %v", got, want)
+	}
+}
+
+// A port that accepts before the knock (nothing guards it, or the door
+// was open already) proves nothing: the open teaches no timer, and the
+// close is played but not checked on it, here or in a later knock close.
+func TestOpenBefore(t *testing.T) {
+	f := newFakeDoor(t, 3, 1)
+	cl := newFakeDoor(t, 3, 1000) // a close that changes nothing
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(loopback, f.wait).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	opts := testStores(t, "")
+	p := &profiles.Profile{Name: "lab", Host: "127.0.0.1", Open: f.open.String(), Close: cl.open.String(), WaitPort: f.wait, DelayMS: int(knockGap / time.Millisecond)}
+	if err := opts.Stores.Add(p, profiles.StoreFile); err != nil {
+		t.Fatal(err)
+	}
+	for _, fresh := range []bool{false, true} {
+		d, err := Lookup(context.Background(), "lab", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := d.Open(context.Background())
+		if err != nil || !res.OpenBefore || res.Sample != (history.Sample{}) {
+			t.Fatalf("%+v %v: want an open before the knock, nothing measured", res, err)
+		}
+		if r := opts.History.Get("lab"); len(r.Samples) != 0 || !r.OpenBefore {
+			t.Fatalf("history %+v", r)
+		}
+		if fresh { // knock close NAME
+			d, _ = Lookup(context.Background(), "lab", opts)
+		}
+		start := time.Now()
+		if err := d.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 500*time.Millisecond {
+			t.Errorf("close took %s: it checked a port that proves nothing", took)
+		}
+	}
+	if got := cl.waitArrivals(6); len(got) != 6 {
+		t.Errorf("close knocks %v, want the sequence once per close", got)
 	}
 }

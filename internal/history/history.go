@@ -44,6 +44,10 @@ type Record struct {
 	// command: a close played earlier could run before that command
 	// and leave its rule behind.
 	Settle time.Time `json:"settle,omitzero"`
+	// OpenBefore says that the wait port accepted a connection before the
+	// last verified open knocked: it does not show whether the door is
+	// open.
+	OpenBefore bool `json:"open_before,omitempty"`
 }
 
 // Sample is what one verified open measured. Durations are in
