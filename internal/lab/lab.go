@@ -175,6 +175,13 @@ func run(name string, args ...string) (string, error) {
 	return string(out), err
 }
 
+// stateEnv keeps what knock learns about hosts (its history: round
+// trips, rounds to close) in the lab's directory, so that labs and runs
+// do not share it.
+func (l *Lab) stateEnv() []string {
+	return []string{"XDG_STATE_HOME=" + filepath.Join(l.Dir, "state"), "XDG_CACHE_HOME=" + filepath.Join(l.Dir, "cache")}
+}
+
 // Exec runs a command in namespace ns and returns its combined output.
 func (l *Lab) Exec(ns string, name string, args ...string) (string, error) {
 	return run("ip", append([]string{"netns", "exec", ns, name}, args...)...)
@@ -238,6 +245,11 @@ func (l *Lab) Start(t testing.TB, ns string, name string, args ...string) *Proc 
 // ExtraFiles are kept; its Path and Args are run inside ns.
 func (l *Lab) StartCmd(t testing.TB, ns string, c *exec.Cmd) *Proc {
 	t.Helper()
+	if c.Env == nil {
+		c.Env = os.Environ()
+	}
+	// The lab's state first: the caller's own settings, later, win.
+	c.Env = append(l.stateEnv(), c.Env...)
 	ip, _ := LookPath("ip")
 	log, err := os.CreateTemp(l.Dir, filepath.Base(c.Path)+"-*.log")
 	if err != nil {
@@ -378,7 +390,7 @@ func (l *Lab) RunIn(t testing.TB, ns string, env []string, name string, args ...
 	defer cancel()
 	ip, _ := LookPath("ip")
 	c := exec.CommandContext(ctx, ip, append([]string{"netns", "exec", ns, name}, args...)...)
-	c.Env = append(os.Environ(), env...)
+	c.Env = append(append(os.Environ(), l.stateEnv()...), env...)
 	var so, se bytes.Buffer
 	c.Stdout, c.Stderr = &so, &se
 	err := c.Run()

@@ -13,11 +13,11 @@ func TestResetCopies(t *testing.T) {
 		copies int
 	}{
 		// An attempt that expects the reset knock absorbs one copy, the
-		// next kills it; two spares against loss.
-		{"7000,8000,9000", "8000:tcp", 4},
+		// next kills it; three spares against loss.
+		{"7000,8000,9000", "8000:tcp", 5},
 		// 8000 is expected twice in a row from stage 1.
-		{"7000,8000,8000,9000", "8000:tcp", 5},
-		{"1,2,3,4,5", "3:tcp", 4},
+		{"7000,8000,8000,9000", "8000:tcp", 6},
+		{"1,2,3,4,5", "3:tcp", 5},
 	} {
 		sq, _ := seq.Parse(seq.TCP, c.in)
 		k, ok := resetKnock(sq)
@@ -44,9 +44,9 @@ func TestResetKnockNeverFirstOrLast(t *testing.T) {
 
 func TestReplay(t *testing.T) {
 	for in, want := range map[string]string{
-		"7000,8000,9000": "8000:tcp,8000:tcp,8000:tcp,8000:tcp,7000:tcp,8000:tcp,9000:tcp",
+		"7000,8000,9000": "8000:tcp,8000:tcp,8000:tcp,8000:tcp,8000:tcp,7000:tcp,8000:tcp,9000:tcp",
 		"7000,8000":      "7000:tcp,8000:tcp",
-		"1,2:udp,3":      "2:udp,2:udp,2:udp,2:udp,1:tcp,2:udp,3:tcp",
+		"1,2:udp,3":      "2:udp,2:udp,2:udp,2:udp,2:udp,1:tcp,2:udp,3:tcp",
 	} {
 		sq, _ := seq.Parse(seq.TCP, in)
 		if got := Replay(sq).String(); got != want {
