@@ -130,7 +130,7 @@ func (a *app) doctorClient(ctx context.Context, w io.Writer, arg string, df *doc
 	}
 	if addr.IsValid() && df.knock {
 		opts.WaitPort = in.Port
-		for _, r := range doctorKnock(ctx, arg, opts) {
+		for _, r := range doctor.Knock(ctx, arg, opts) {
 			results = append(results, r)
 			fmt.Fprintln(w, oneLine(r.String()))
 		}
@@ -154,39 +154,4 @@ func (a *app) doctorClient(ctx context.Context, w io.Writer, arg string, df *doc
 		return exit.WithCode(exit.Failure, nil)
 	}
 	return nil
-}
-
-// doctorKnock opens NAME's door (verified on the guarded port), then
-// closes it, and reports whether the port opened and closed.
-func doctorKnock(ctx context.Context, name string, opts door.Options) []doctor.Result {
-	fail := func(check, format string, args ...any) []doctor.Result {
-		return []doctor.Result{{Status: doctor.Fail, Check: check, Message: fmt.Sprintf(format, args...)}}
-	}
-	d, err := door.Lookup(ctx, name, opts)
-	if err != nil {
-		return fail("knock", "%v", err)
-	}
-	port := d.T.WaitPort()
-	res, err := d.Open(ctx)
-	timing := doctor.KnockTiming(res, d.Plan(), opts.Timeout)
-	if err != nil {
-		return append(fail("knock", "tcp/%d on %s did not open after knock %s: %v; check the server's syslog for knockd lines (grep knockd /var/log/syslog)", port, d.T.Addr, name, err), timing...)
-	}
-	out := []doctor.Result{{Status: doctor.OK, Check: "knock", Message: fmt.Sprintf("tcp/%d on %s opened after %d round(s), %s", port, d.T.Addr, res.Rounds, res.Elapsed.Round(time.Millisecond))}}
-	out = append(out, timing...)
-	if !d.Closable() {
-		return append(out, doctor.Result{Status: doctor.Warn, Check: "close", Message: fmt.Sprintf("profile %q has no close sequence: the port stays open until the server closes it", name)})
-	}
-	if err := d.Close(ctx); err != nil {
-		return append(out, doctor.Result{Status: doctor.Fail, Check: "close", Message: fmt.Sprintf("knock close %s: %v", name, err)})
-	}
-	// The close door needs a moment to run its command.
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if !sender.IsOpen(ctx, d.T.Addr, port, time.Second) {
-			return append(out, doctor.Result{Status: doctor.OK, Check: "close", Message: fmt.Sprintf("tcp/%d closed again after knock close %s", port, name)})
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return append(out, doctor.Result{Status: doctor.Warn, Check: "close", Message: fmt.Sprintf("tcp/%d still accepts connections 5 s after knock close %s (a timed door closes later by itself)", port, name)})
 }
