@@ -115,25 +115,15 @@ func manPage() manpage.Page {
 }
 
 // manVersionDate returns the version and the date for the page footer:
-// the build's date, else SOURCE_DATE_EPOCH (reproducible builds), else
+// the build's day, else SOURCE_DATE_EPOCH's (reproducible builds), else
 // none, so that the page does not change from one run to the next.
 func manVersionDate() (v, d string) {
-	// versionString is "knock V (commit C, built D)".
-	s := strings.TrimPrefix(versionString(), "knock ")
-	v, rest, _ := strings.Cut(s, " (")
-	if _, built, ok := strings.Cut(rest, "built "); ok {
-		d = strings.TrimSuffix(built, ")")
+	v, _, d = buildInfo()
+	if e, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64); d == "unknown" && err == nil {
+		d = time.Unix(e, 0).UTC().Format(time.DateOnly)
 	}
 	if d == "unknown" {
 		d = ""
 	}
-	if e := os.Getenv("SOURCE_DATE_EPOCH"); e != "" && d == "" {
-		if n, err := strconv.ParseInt(e, 10, 64); err == nil {
-			d = time.Unix(n, 0).UTC().Format(time.DateOnly)
-		}
-	}
-	if len(d) > len(time.DateOnly) {
-		d = d[:len(time.DateOnly)] // an RFC 3339 build time: keep the day
-	}
-	return v, d
+	return v, d[:min(len(d), len(time.DateOnly))] // an RFC 3339 build time: keep the day
 }

@@ -16,7 +16,14 @@ var (
 // versionString reports the version from the linker flags, else from the
 // module's build information.
 func versionString() string {
-	v, c, d := version, commit, date
+	v, c, d := buildInfo()
+	return fmt.Sprintf("knock %s (commit %s, built %s)", v, c, d)
+}
+
+// buildInfo returns the version, the commit (12 hex digits) and the build
+// time, "unknown" for what is not known.
+func buildInfo() (v, c, d string) {
+	v, c, d = version, commit, date
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if v == "" {
 			v = bi.Main.Version
@@ -40,8 +47,5 @@ func versionString() string {
 	if d == "" {
 		d = "unknown"
 	}
-	if len(c) > 12 {
-		c = c[:12]
-	}
-	return fmt.Sprintf("knock %s (commit %s, built %s)", v, c, d)
+	return v, c[:min(len(c), 12)], d
 }
