@@ -29,7 +29,7 @@ func (a *app) newForwardCmd() *cobra.Command {
 			if !door.Finite(linger) || linger < 0 || linger > door.MaxTimeout {
 				return usagef("invalid linger %g (want seconds 0..%d)", linger, door.MaxTimeout)
 			}
-			specs, err := parseForwards(args[1:], allowRemote)
+			specs, err := forward.ParseSpecs(args[1:], allowRemote)
 			if err != nil {
 				return err
 			}
@@ -45,7 +45,7 @@ func (a *app) newForwardCmd() *cobra.Command {
 				return err
 			}
 			if len(specs) == 0 {
-				if specs, err = parseForwards(d.T.Profile.Forwards, allowRemote); err != nil {
+				if specs, err = forward.ParseSpecs(d.T.Profile.Forwards, allowRemote); err != nil {
 					return err
 				}
 				if len(specs) == 0 {
@@ -77,20 +77,4 @@ func (a *app) newForwardCmd() *cobra.Command {
 	c.Flags().Float64Var(&linger, "linger", forward.DefaultLinger.Seconds(), "seconds the door stays open after the last connection ends (0..3600)")
 	c.Flags().BoolVar(&allowRemote, "allow-remote", false, "allow a BIND that is not a loopback address")
 	return c
-}
-
-// parseForwards reads forward specs; every problem is bad input.
-func parseForwards(args []string, allowRemote bool) ([]forward.Spec, error) {
-	var specs []forward.Spec
-	for _, a := range args {
-		s, err := forward.ParseSpec(a)
-		if err == nil {
-			err = s.Check(allowRemote)
-		}
-		if err != nil {
-			return nil, asUsage(err)
-		}
-		specs = append(specs, s)
-	}
-	return specs, nil
 }

@@ -25,29 +25,26 @@ func (a *app) runKnock(cmd *cobra.Command, args []string, kf *knockFlags) error 
 		return err
 	}
 	ctx := cmd.Context()
+	var d *door.Door
 	if len(args) == 1 || !slices.ContainsFunc(args[1:], seq.LooksLikeKnock) {
-		if len(args) > 1 {
+		switch {
+		case len(args) > 1:
 			return usagef("invalid port %q (want 1..65535, optionally :tcp or :udp)", args[1])
-		}
-		if door.OpenedByParent(args[0]) {
+		case door.OpenedByParent(args[0]):
 			return nil // run by ssh under knock ssh (Match exec): the door is open
 		}
-		d, err := door.Lookup(ctx, args[0], opts)
-		if err != nil {
-			return err
+		d, err = door.Lookup(ctx, args[0], opts)
+	} else {
+		def := seq.TCP
+		if kf.UDP {
+			def = seq.UDP
 		}
-		_, err = d.Open(ctx)
-		return err
+		sq, perr := seq.Parse(def, args[1:]...)
+		if perr != nil {
+			return asUsage(perr)
+		}
+		d, err = door.Adhoc(ctx, args[0], sq, opts)
 	}
-	def := seq.TCP
-	if kf.UDP {
-		def = seq.UDP
-	}
-	sq, err := seq.Parse(def, args[1:]...)
-	if err != nil {
-		return asUsage(err)
-	}
-	d, err := door.Adhoc(ctx, args[0], sq, opts)
 	if err != nil {
 		return err
 	}

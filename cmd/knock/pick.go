@@ -91,7 +91,7 @@ func (p *pickActions) Forward(ctx context.Context, name string) (string, error) 
 		if err != nil {
 			return nil, err
 		}
-		specs, err := parseForwards(d.T.Profile.Forwards, false)
+		specs, err := forward.ParseSpecs(d.T.Profile.Forwards, false)
 		if err != nil {
 			return nil, err
 		}

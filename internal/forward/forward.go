@@ -91,6 +91,23 @@ func port(s string) (uint16, error) {
 	return uint16(n), nil
 }
 
+// ParseSpecs reads specs with [ParseSpec] and checks them with
+// [Spec.Check]; every problem is bad input.
+func ParseSpecs(args []string, allowRemote bool) ([]Spec, error) {
+	var specs []Spec
+	for _, a := range args {
+		s, err := ParseSpec(a)
+		if err == nil {
+			err = s.Check(allowRemote)
+		}
+		if err != nil {
+			return nil, exit.Usage(err)
+		}
+		specs = append(specs, s)
+	}
+	return specs, nil
+}
+
 // Check refuses a spec that listens beyond this machine unless
 // allowRemote: a forward on every interface lets anyone who can reach
 // this machine through the door.
