@@ -244,9 +244,14 @@ func importKnockd(file string, data []byte, opt ImportOptions) ([]*Profile, []st
 }
 
 // profileName makes a valid, unused profile name from a door name.
-func profileName(door string, used map[string]bool) string {
+func profileName(door string, used map[string]bool) string { return uniqueName(door, "door-", used) }
+
+// uniqueName makes a valid profile name of s, unused in used: what is not
+// a lower-case letter, a digit or one of "._-@" becomes "-"; a name still
+// invalid gets prefix; a taken one a number.
+func uniqueName(s, prefix string, used map[string]bool) string {
 	var b strings.Builder
-	for _, r := range door {
+	for _, r := range s {
 		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
 			b.WriteRune(r)
 		} else {
@@ -258,7 +263,7 @@ func profileName(door string, used map[string]bool) string {
 		name = name[:MaxNameLen-8]
 	}
 	if ValidName(name) != nil {
-		name = "door-" + name
+		name = prefix + name
 	}
 	base := name
 	for i := 2; used[name]; i++ {

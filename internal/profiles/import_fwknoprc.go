@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/a-knock/knock/internal/fwknoprc"
@@ -209,24 +208,5 @@ func shellWord(s string) string {
 
 // spaProfileName makes a valid, unused profile name from a stanza name.
 func spaProfileName(stanza string, used map[string]bool) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(stanza) {
-		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	name := strings.Trim(b.String(), "-._@")
-	if len(name) > MaxNameLen-8 {
-		name = name[:MaxNameLen-8]
-	}
-	if ValidName(name) != nil {
-		name = "spa-" + name
-	}
-	base := name
-	for i := 2; used[name]; i++ {
-		name = base + "-" + strconv.Itoa(i)
-	}
-	return name
+	return uniqueName(strings.ToLower(stanza), "spa-", used)
 }

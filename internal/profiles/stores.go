@@ -227,21 +227,17 @@ func (s *Stores) get(name string) (*Profile, store, error) {
 	return nil, nil, ErrNotFound
 }
 
-// List returns the entries of every available store, sorted by name.
+// List returns the entries of every available store, sorted by name. A
+// keyring that cannot be read is an error: see [Stores.ListReadable].
 func (s *Stores) List() ([]Entry, error) {
-	var all []Entry
-	for _, st := range s.available() {
-		es, err := st.list()
-		if st.name() == StoreKeyring && errors.Is(err, ErrNoKeyring) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, es...)
+	es, krErr, err := s.ListReadable()
+	if err == nil {
+		err = krErr
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-	return all, nil
+	if err != nil {
+		return nil, err
+	}
+	return es, nil
 }
 
 // ListReadable is List for display: when the keyring cannot be read (a
