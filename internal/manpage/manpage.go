@@ -197,9 +197,17 @@ func flags(b *strings.Builder, fs []Flag) {
 	}
 }
 
-// text renders help text: paragraphs separated by blank lines are filled;
-// indented lines are kept as they are, as cobra's help shows them.
-func text(b *strings.Builder, s string) {
+// block is a piece of help text: a paragraph (its lines trimmed), or a
+// run of indented lines to keep as they are (pre).
+type block struct {
+	pre   bool
+	lines []string
+}
+
+// blocks splits help text into paragraphs, separated by blank lines, and
+// runs of indented lines, as cobra's help shows them.
+func blocks(s string) []block {
+	var out []block
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	for i := 0; i < len(lines); {
 		switch {
@@ -210,13 +218,30 @@ func text(b *strings.Builder, s string) {
 			for j < len(lines) && (indented(lines[j]) || strings.TrimSpace(lines[j]) == "" && j+1 < len(lines) && indented(lines[j+1])) {
 				j++
 			}
-			preformatted(b, lines[i:j])
+			out = append(out, block{pre: true, lines: lines[i:j]})
 			i = j
 		default:
-			b.WriteString(".PP\n")
+			var para []string
 			for ; i < len(lines) && strings.TrimSpace(lines[i]) != "" && !indented(lines[i]); i++ {
-				b.WriteString(escapeLine(strings.TrimSpace(lines[i])) + "\n")
+				para = append(para, strings.TrimSpace(lines[i]))
 			}
+			out = append(out, block{lines: para})
+		}
+	}
+	return out
+}
+
+// text renders help text: paragraphs are filled; indented lines are kept
+// as they are.
+func text(b *strings.Builder, s string) {
+	for _, bl := range blocks(s) {
+		if bl.pre {
+			preformatted(b, bl.lines)
+			continue
+		}
+		b.WriteString(".PP\n")
+		for _, l := range bl.lines {
+			b.WriteString(escapeLine(l) + "\n")
 		}
 	}
 }

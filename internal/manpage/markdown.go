@@ -82,24 +82,15 @@ func MarkdownExitStatus(w io.Writer, p Page) error {
 // by blank lines, and runs of indented lines kept as they are, here in a
 // code block.
 func mdText(b *strings.Builder, s string) {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i := 0; i < len(lines); {
-		switch {
-		case strings.TrimSpace(lines[i]) == "":
-			i++
-		case indented(lines[i]):
-			j := i
-			for j < len(lines) && (indented(lines[j]) || strings.TrimSpace(lines[j]) == "" && j+1 < len(lines) && indented(lines[j+1])) {
-				j++
-			}
-			mdCode(b, "", lines[i:j])
-			i = j
-		default:
-			for ; i < len(lines) && strings.TrimSpace(lines[i]) != "" && !indented(lines[i]); i++ {
-				b.WriteString(mdLine(strings.TrimSpace(lines[i])) + "\n")
-			}
-			b.WriteString("\n")
+	for _, bl := range blocks(s) {
+		if bl.pre {
+			mdCode(b, "", bl.lines)
+			continue
 		}
+		for _, l := range bl.lines {
+			b.WriteString(mdLine(l) + "\n")
+		}
+		b.WriteString("\n")
 	}
 }
 
