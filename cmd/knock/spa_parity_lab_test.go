@@ -36,10 +36,10 @@ import (
 // sent with knock spa send and the flags. One fwknopd and one pair of
 // namespaces serve every row; each row asks for its own port.
 func TestSPAParityLab(t *testing.T) {
-	lab.Require(t, "fwknopd", "fwknop", "iptables", "gpg", "gpgconf", "gpg-agent", "setpriv")
 	if testing.Short() {
-		t.Skip("lab test")
+		t.Skip("-short: lab test")
 	}
+	lab.Require(t, "fwknopd", "fwknop", "iptables", "gpg", "gpgconf", "gpg-agent", "setpriv")
 	s := spaParityStart(t)
 	rows := s.rows(t)
 	var access strings.Builder

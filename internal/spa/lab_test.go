@@ -59,10 +59,10 @@ type labRow struct {
 const labAccessTimeout = 60
 
 func TestSPALabFwknopd(t *testing.T) {
-	lab.Require(t, "fwknopd", "fwknop", "iptables", "gpg", "gpgconf", "gpg-agent")
 	if testing.Short() {
-		t.Skip("lab test")
+		t.Skip("-short: lab test")
 	}
+	lab.Require(t, "fwknopd", "fwknop", "iptables", "gpg", "gpgconf", "gpg-agent")
 	l := lab.New(t)
 	s := &spaLab{Lab: l, dir: t.TempDir(), server: lab.ServerIP4}
 	s.env = []string{"HOME=" + s.dir, "GNUPGHOME=" + filepath.Join(s.dir, "gnupg-none")}

@@ -143,7 +143,7 @@ func TestCapture(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("tmux is missing (the test command installs it)")
 		}
-		t.Skip("tmux is missing")
+		t.Skip("tmux is missing (outside CI, so skipping)")
 	}
 	out, err := Capture(context.Background(), Shot{
 		Args:   []string{"sh", "-c", `printf '\033[1;32mhello\033[0m\n\033[41mred\033[0m\n'; exit 3`},
