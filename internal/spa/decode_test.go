@@ -313,7 +313,8 @@ func TestSPARoundTrip(t *testing.T) {
 				t.Fatalf("got %+v\nwant %+v", *d, tt.want)
 			}
 			other := rawKeys(keys)
-			other.hmac = append([]byte{1}, keys.HMAC[1:]...)
+			// Another key, whatever the random one's bytes are.
+			other.hmac = append([]byte{keys.HMAC[0] ^ 1}, keys.HMAC[1:]...)
 			if _, err := testDecode(w, other); err == nil {
 				t.Fatal("decoded with a wrong HMAC key")
 			}
