@@ -10,9 +10,8 @@ import (
 // wellKnown lists ports of 1024 and above that services, scanners and
 // tutorials use: a knock there may be answered by a real service, filtered
 // by an ISP, or guessed.
-var wellKnown = map[uint16]bool{}
-
-func init() {
+var wellKnown = func() map[uint16]bool {
+	wellKnown := map[uint16]bool{}
 	for _, p := range []uint16{
 		1080, 1194, 1241, 1433, 1434, 1521, 1701, 1723, 1812, 1813, 1883, 1900,
 		2049, 2082, 2083, 2086, 2087, 2181, 2222, 2375, 2376, 2379, 2380,
@@ -34,7 +33,8 @@ func init() {
 	for p := uint16(6660); p <= 6669; p++ { // IRC
 		wellKnown[p] = true
 	}
-}
+	return wellKnown
+}()
 
 // WellKnown reports whether port is privileged (below 1024) or a port that
 // well-known services or tutorials use (3389, 8080, 7000 ...).
