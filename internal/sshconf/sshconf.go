@@ -372,23 +372,81 @@ func expandTokens(s, alias string) string {
 }
 
 // Hosts returns the concrete Host aliases (patterns without wildcards or
-// negation), Includes followed, in file order, each with its HostName.
+// negation), Includes followed, in file order, each with the HostName
+// that [Config.Lookup] gives it.
+//
+// It answers in one pass rather than a Lookup per alias, which would
+// match every alias against every block: the picker lists thousands of
+// hosts before its first frame. A block of literal names only settles
+// HostName for those names through a map; the blocks with wildcards or
+// negation that set HostName, few in any real file, are matched per
+// alias, and the earlier of the two answers wins, as in ssh.
 func (c *Config) Hosts() []Entry {
-	var es []Entry
-	seen := map[string]bool{}
-	for _, h := range c.cfg.Hosts {
+	type wildBlock struct {
+		index    int
+		host     *ssh_config.Host
+		hostName string
+	}
+	var (
+		es      []Entry
+		seen    = map[string]bool{}
+		literal = map[string]int{} // alias -> index of the first literal block with a HostName
+		values  = map[string]string{}
+		wild    []wildBlock
+	)
+	for i, h := range c.cfg.Hosts {
+		allLiteral := len(h.Patterns) > 0
 		for _, p := range h.Patterns {
 			s := p.String()
-			if s == "" || strings.ContainsAny(s, "*?!") || seen[s] {
+			if s == "" || strings.ContainsAny(s, "*?!") {
+				allLiteral = false
 				continue
 			}
-			seen[s] = true
-			e := Entry{Alias: s}
-			if hh, err := c.Lookup(s); err == nil {
-				e.HostName = hh.HostName
+			if !seen[s] {
+				seen[s] = true
+				es = append(es, Entry{Alias: s})
 			}
-			es = append(es, e)
+		}
+		hostName, ok := firstValue(h, "hostname")
+		switch {
+		case !ok:
+		case allLiteral:
+			for _, p := range h.Patterns {
+				if _, done := literal[p.String()]; !done {
+					literal[p.String()], values[p.String()] = i, hostName
+				}
+			}
+		default:
+			wild = append(wild, wildBlock{i, h, hostName})
 		}
 	}
+	for k := range es {
+		alias := es[k].Alias
+		at, ok := literal[alias]
+		if !ok {
+			at = len(c.cfg.Hosts)
+		}
+		value := values[alias]
+		for _, w := range wild {
+			if w.index >= at {
+				break
+			}
+			if w.host.Matches(alias) {
+				value = w.hostName
+				break
+			}
+		}
+		es[k].HostName = expandTokens(strings.TrimSpace(value), alias)
+	}
 	return es
+}
+
+// firstValue returns the first value of key (lower case) in the block.
+func firstValue(h *ssh_config.Host, key string) (string, bool) {
+	for _, n := range h.Nodes {
+		if kv, ok := n.(*ssh_config.KV); ok && strings.ToLower(kv.Key) == key {
+			return kv.Value, true
+		}
+	}
+	return "", false
 }

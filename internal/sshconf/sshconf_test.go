@@ -2,8 +2,10 @@ package sshconf
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -242,9 +244,71 @@ func FuzzLoad(f *testing.F) {
 			if e.Alias == "" || strings.ContainsAny(e.Alias, "*?!") {
 				t.Fatalf("bad entry %+v", e)
 			}
-			_, _ = c.Lookup(e.Alias)
+			h, err := c.Lookup(e.Alias)
+			if err == nil && h.HostName != e.HostName {
+				t.Fatalf("Hosts says %s has HostName %q, Lookup says %q", e.Alias, e.HostName, h.HostName)
+			}
 		}
 	})
+}
+
+// TestHostsAgreesWithLookup: the one-pass listing gives every alias the
+// HostName a lookup gives it, whichever block sets it first.
+func TestHostsAgreesWithLookup(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	dir := t.TempDir()
+	write(t, dir, "inc", "Host c\n  HostName c.included\nHost d*\n  HostName %h.wild\n")
+	p := write(t, dir, "config", `Host early
+  HostName early.example
+Host !skip *.corp b
+  HostName %h.negated
+Host a b c skip
+  User u
+Host a
+  HostName a.example
+Include `+filepath.Join(dir, "inc")+`
+Host d1 e
+  HostName d1.literal
+Match host a
+  HostName never
+Host *
+  HostName %h.fallback
+`)
+	c, err := Load(p, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"early": "early.example", "b": "b.negated", "a": "a.example", "c": "c.included",
+		"skip": "skip.fallback", "d1": "d1.wild", "e": "d1.literal",
+	}
+	got := map[string]string{}
+	for _, e := range c.Hosts() {
+		got[e.Alias] = e.HostName
+		h, err := c.Lookup(e.Alias)
+		if err != nil || h.HostName != e.HostName {
+			t.Errorf("%s: Hosts %q, Lookup %q (%v)", e.Alias, e.HostName, h.HostName, err)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Hosts:\n got %v\nwant %v", got, want)
+	}
+}
+
+// BenchmarkHosts lists 5,000 hosts, as the picker's first frame does.
+func BenchmarkHosts(b *testing.B) {
+	var sb strings.Builder
+	for i := 1; i <= 5000; i++ {
+		fmt.Fprintf(&sb, "Host h%05d\n    HostName 198.51.100.%d\n    User u\n\n", i, i%250+1)
+	}
+	sb.WriteString("Host *.corp\n  HostName %h.example\n")
+	p := write(b, b.TempDir(), "config", sb.String())
+	for b.Loop() {
+		c, err := Load(p, true)
+		if err != nil || len(c.Hosts()) != 5000 {
+			b.Fatal(err)
+		}
+	}
 }
 
 func TestDevNull(t *testing.T) {
