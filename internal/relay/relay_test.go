@@ -210,3 +210,34 @@ func BenchmarkRelay(b *testing.B) {
 		<-ch
 	})
 }
+
+// BenchmarkRelayTCP measures knock forward's case: a local TCP client
+// through the relay to a TCP peer, both directions spliced.
+func BenchmarkRelayTCP(b *testing.B) {
+	const chunk = 1 << 20
+	buf := make([]byte, chunk)
+	remote := listen(b, func(c *net.TCPConn) { _, _ = io.Copy(io.Discard, c) })
+	accepted := make(chan *net.TCPConn, 1)
+	done := make(chan struct{})
+	defer close(done)
+	client := listen(b, func(c *net.TCPConn) {
+		accepted <- c
+		<-done // listen closes c when this returns
+	})
+	local := <-accepted
+	b.SetBytes(chunk)
+	b.ResetTimer()
+	ch := relayAsync(context.Background(), local, local, remote)
+	for i := 0; i < b.N; i++ {
+		if _, err := client.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_ = client.CloseWrite()
+	r := <-ch
+	b.StopTimer()
+	if r.st.Up != int64(b.N)*chunk {
+		b.Fatalf("relayed %d bytes, want %d (%v)", r.st.Up, int64(b.N)*chunk, r.err)
+	}
+	client.Close()
+}
