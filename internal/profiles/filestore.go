@@ -18,7 +18,10 @@ var ErrPermissions = exit.Usage(errors.New("permissions too open"))
 
 // fileStore keeps every profile in one JSON file, mode 0600. Callers hold
 // the profiles lock around read-modify-write sequences.
-type fileStore struct{ path string }
+type fileStore struct {
+	path  string
+	saves int // writes of the file by this value, for tests
+}
 
 func (s *fileStore) name() StoreName { return StoreFile }
 
@@ -69,6 +72,7 @@ func (s *fileStore) save(ps []*Profile) error {
 	if err != nil {
 		return err
 	}
+	s.saves++
 	return writeFileAtomic(s.path, b)
 }
 

@@ -222,3 +222,43 @@ func TestStoreNotRegular(t *testing.T) {
 		t.Fatalf("a directory as the store: %v", err)
 	}
 }
+
+// TestAddAllOneWrite: an import of 3,000 profiles (a big .fwknoprc) is
+// one write of the file store, not one per profile; a batch with a name
+// that exists writes nothing.
+func TestAddAllOneWrite(t *testing.T) {
+	s, err := New(Options{Dir: t.TempDir(), NoKeyring: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add(&Profile{Name: "old", Open: "1,2,3"}, StoreFile); err != nil {
+		t.Fatal(err)
+	}
+	fs := s.file
+	before := fs.saves
+	ps := make([]*Profile, 3000)
+	for i := range ps {
+		ps[i] = &Profile{Name: fmt.Sprintf("p%04d", i), Host: "198.51.100.2", Open: "7000,8000,9000"}
+	}
+	if err := s.AddAll(ps, StoreFile, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := fs.saves - before; n != 1 {
+		t.Fatalf("AddAll of 3,000 profiles wrote the store %d times, want 1", n)
+	}
+	es, err := s.List()
+	if err != nil || len(es) != 3001 {
+		t.Fatalf("List: %d entries, %v; want 3001", len(es), err)
+	}
+	before = fs.saves
+	again := []*Profile{{Name: "new", Open: "1,2"}, {Name: "p0042", Open: "1,2"}}
+	if err := s.AddAll(again, StoreFile, false); !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "p0042") {
+		t.Fatalf("AddAll with an existing name: %v, want ErrExists naming p0042", err)
+	}
+	if fs.saves != before {
+		t.Fatal("a refused batch wrote the store")
+	}
+	if _, _, err := s.Get("new"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a refused batch stored part of itself: Get(new) = %v", err)
+	}
+}
