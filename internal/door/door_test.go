@@ -367,6 +367,16 @@ func TestRoundWait(t *testing.T) {
 	}
 }
 
+// addLab stores profile "lab": the sequence and wait port of door f,
+// with the sequence of door cl as its close sequence.
+func addLab(t *testing.T, opts Options, f, cl *fakeDoor) {
+	t.Helper()
+	p := &profiles.Profile{Name: "lab", Host: "127.0.0.1", Open: f.open.String(), Close: cl.open.String(), WaitPort: f.wait, DelayMS: int(knockGap / time.Millisecond)}
+	if err := opts.Stores.Add(p, profiles.StoreFile); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // testStores is a file store of the test's own, and an ssh_config.
 func testStores(t *testing.T, sshConfig string) Options {
 	t.Helper()
@@ -487,10 +497,7 @@ func TestCloseOncePerRound(t *testing.T) {
 	f.closedBy(cl)
 	opts := testStores(t, "")
 	opts.History = learnedHistory(t, "lab", fastDoor)
-	p := &profiles.Profile{Name: "lab", Host: "127.0.0.1", Open: f.open.String(), Close: cl.open.String(), WaitPort: f.wait, DelayMS: int(knockGap / time.Millisecond)}
-	if err := opts.Stores.Add(p, profiles.StoreFile); err != nil {
-		t.Fatal(err)
-	}
+	addLab(t, opts, f, cl)
 	d, err := Lookup(context.Background(), "lab", opts)
 	if err != nil {
 		t.Fatal(err)

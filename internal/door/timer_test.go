@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/a-knock/knock/internal/history"
-	"github.com/a-knock/knock/internal/profiles"
 	"github.com/a-knock/knock/internal/sender"
 )
 
@@ -221,10 +220,7 @@ func TestCloseReplayedUntilClosed(t *testing.T) {
 		return false
 	}
 	cl.mu.Unlock()
-	p := &profiles.Profile{Name: "lab", Host: "127.0.0.1", Open: f.open.String(), Close: cl.open.String(), WaitPort: f.wait, DelayMS: int(knockGap / time.Millisecond)}
-	if err := opts.Stores.Add(p, profiles.StoreFile); err != nil {
-		t.Fatal(err)
-	}
+	addLab(t, opts, f, cl)
 	d, err := Lookup(context.Background(), "lab", opts)
 	if err != nil {
 		t.Fatal(err)
@@ -272,10 +268,7 @@ func TestOpenBefore(t *testing.T) {
 		}
 	}()
 	opts := testStores(t, "")
-	p := &profiles.Profile{Name: "lab", Host: "127.0.0.1", Open: f.open.String(), Close: cl.open.String(), WaitPort: f.wait, DelayMS: int(knockGap / time.Millisecond)}
-	if err := opts.Stores.Add(p, profiles.StoreFile); err != nil {
-		t.Fatal(err)
-	}
+	addLab(t, opts, f, cl)
 	for _, fresh := range []bool{false, true} {
 		d, err := Lookup(context.Background(), "lab", opts)
 		if err != nil {
