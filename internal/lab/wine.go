@@ -6,7 +6,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,7 +103,7 @@ func (l *Lab) Wine(t testing.TB) *Wine {
 	t.Cleanup(w.stop)
 
 	boot, _ := LookPath("wineboot")
-	if r := w.runIn(t, nil, nil, 3*time.Minute, boot, "--init"); r.Code != 0 {
+	if r := w.runIn(t, nil, 3*time.Minute, boot, "--init"); r.Code != 0 {
 		t.Fatalf("lab: wineboot: exit %d\n%s%s\nwineserver:\n%s", r.Code, r.Stdout, r.Stderr, w.srv.Output())
 	}
 	sys32 := filepath.Join(w.Prefix, "drive_c", "windows", "system32")
@@ -151,31 +150,16 @@ func (w *Wine) Environ() []string {
 // a 2-minute limit.
 func (w *Wine) Run(t testing.TB, env []string, exe string, args ...string) Result {
 	t.Helper()
-	return w.runIn(t, env, nil, 2*time.Minute, w.Loader, append([]string{exe}, args...)...)
+	return w.runIn(t, env, 2*time.Minute, w.Loader, append([]string{exe}, args...)...)
 }
 
-// RunStdin is [Wine.Run] with stdin.
-func (w *Wine) RunStdin(t testing.TB, env []string, stdin io.Reader, exe string, args ...string) Result {
-	t.Helper()
-	return w.runIn(t, env, stdin, 2*time.Minute, w.Loader, append([]string{exe}, args...)...)
-}
-
-// Command returns a command that runs a Windows program under wine, for
-// [Lab.StartCmd] (which moves it into a namespace). Its Env is set.
-func (w *Wine) Command(env []string, exe string, args ...string) *exec.Cmd {
-	c := exec.Command(w.Loader, append([]string{exe}, args...)...)
-	c.Env = append(w.Environ(), env...)
-	return c
-}
-
-func (w *Wine) runIn(t testing.TB, env []string, stdin io.Reader, limit time.Duration, name string, args ...string) Result {
+func (w *Wine) runIn(t testing.TB, env []string, limit time.Duration, name string, args ...string) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	ip, _ := LookPath("ip")
 	c := exec.CommandContext(ctx, ip, append([]string{"netns", "exec", w.lab.Client, name}, args...)...)
 	c.Env = append(w.Environ(), env...)
-	c.Stdin = stdin
 	// Files, not pipes: wine's own processes (services.exe, winedevice.exe
 	// ...) outlive the program and may hold on to its output.
 	so, err := os.CreateTemp(w.lab.Dir, "wine-stdout-*")

@@ -29,17 +29,6 @@ const (
 	Listen
 )
 
-// String returns "auto", "sniff" or "listen".
-func (m Mode) String() string {
-	switch m {
-	case Sniff:
-		return "sniff"
-	case Listen:
-		return "listen"
-	}
-	return "auto"
-}
-
 // ErrSniffUnsupported is returned for sniff mode on a platform without
 // packet sockets or without the privilege to open them.
 var ErrSniffUnsupported = errors.New("sniff mode unavailable")
