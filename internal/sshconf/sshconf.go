@@ -382,17 +382,17 @@ func expandTokens(s, alias string) string {
 // negation that set HostName, few in any real file, are matched per
 // alias, and the earlier of the two answers wins, as in ssh.
 func (c *Config) Hosts() []Entry {
-	type wildBlock struct {
-		index    int
-		host     *ssh_config.Host
-		hostName string
+	// hostName is a block that sets HostName, at index in the file.
+	type hostName struct {
+		index int
+		host  *ssh_config.Host
+		value string
 	}
 	var (
 		es      []Entry
 		seen    = map[string]bool{}
-		literal = map[string]int{} // alias -> index of the first literal block with a HostName
-		values  = map[string]string{}
-		wild    []wildBlock
+		literal = map[string]hostName{} // the first literal block that names the alias
+		wild    []hostName
 	)
 	for i, h := range c.cfg.Hosts {
 		allLiteral := len(h.Patterns) > 0
@@ -407,36 +407,35 @@ func (c *Config) Hosts() []Entry {
 				es = append(es, Entry{Alias: s})
 			}
 		}
-		hostName, ok := firstValue(h, "hostname")
+		value, ok := firstValue(h, "hostname")
 		switch {
 		case !ok:
 		case allLiteral:
 			for _, p := range h.Patterns {
 				if _, done := literal[p.String()]; !done {
-					literal[p.String()], values[p.String()] = i, hostName
+					literal[p.String()] = hostName{i, h, value}
 				}
 			}
 		default:
-			wild = append(wild, wildBlock{i, h, hostName})
+			wild = append(wild, hostName{i, h, value})
 		}
 	}
 	for k := range es {
 		alias := es[k].Alias
-		at, ok := literal[alias]
+		first, ok := literal[alias]
 		if !ok {
-			at = len(c.cfg.Hosts)
+			first.index = len(c.cfg.Hosts)
 		}
-		value := values[alias]
 		for _, w := range wild {
-			if w.index >= at {
+			if w.index >= first.index {
 				break
 			}
 			if w.host.Matches(alias) {
-				value = w.hostName
+				first = w
 				break
 			}
 		}
-		es[k].HostName = expandTokens(strings.TrimSpace(value), alias)
+		es[k].HostName = expandTokens(strings.TrimSpace(first.value), alias)
 	}
 	return es
 }
